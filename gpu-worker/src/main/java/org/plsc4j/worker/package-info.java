@@ -1,0 +1,2 @@
+/** The worker process: collectives between processes and, later, the trainer. */
+package org.plsc4j.worker;
