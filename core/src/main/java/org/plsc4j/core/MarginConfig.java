@@ -11,6 +11,9 @@ package org.plsc4j.core;
  */
 public record MarginConfig(double m1, double m2, double m3, double scale) {
 
+    /** Largest accepted scale: s·cos and every sum of the softmax stay finite in float32. */
+    public static final double MAX_SCALE = 1e30;
+
     /** Validates the margins; messages name the field, the value and what was expected. */
     public MarginConfig {
         if (!(m1 > 0) || !Double.isFinite(m1)) {
@@ -22,8 +25,8 @@ public record MarginConfig(double m1, double m2, double m3, double scale) {
         if (!(m3 >= 0) || !Double.isFinite(m3)) {
             throw new IllegalArgumentException("margin3 : " + m3 + " (expected: a finite value >= 0)");
         }
-        if (!(scale > 0) || !Double.isFinite(scale)) {
-            throw new IllegalArgumentException("scale : " + scale + " (expected: a finite value > 0)");
+        if (!(scale > 0 && scale <= MAX_SCALE)) {
+            throw new IllegalArgumentException("scale : " + scale + " (expected: 0 < x <= " + MAX_SCALE + ")");
         }
     }
 

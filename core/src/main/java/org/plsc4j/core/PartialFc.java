@@ -1,32 +1,376 @@
 package org.plsc4j.core;
 
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import java.util.stream.IntStream;
+import org.nd4j.linalg.api.buffer.DataBuffer;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.impl.broadcast.BroadcastMulOp;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.plsc4j.core.collective.Collective;
+import org.plsc4j.core.internal.MarginSoftmaxKernel;
+import org.plsc4j.core.internal.RowCopy;
 
 /**
- * One rank's shard of a (Partial) FC layer with margin softmax, trained with SGD momentum.
- * API skeleton: the implementation follows.
+ * One rank's shard of a (Partial) FC layer with margin softmax, trained with SGD momentum: the last
+ * layer of a model with millions of classes, which never exists whole on one device.
+ *
+ * <p>A step all-gathers the L2-normalised features and the labels, samples class centers
+ * ({@link ClassCenterSampler}), computes cosine logits against the normalised sampled weight rows,
+ * the distributed margin softmax ({@link MarginSoftmaxKernel}), the gradients, updates the sampled
+ * rows and their momentum locally (FC shards are never all-reduced) and reduce-scatters the feature
+ * gradient back to the rank that owns each feature row.
+ *
+ * <p>Why it is written the way it is: at 1M classes the products cost ~6·B·D·S flops while every
+ * full pass over the shard (2 GB of weights, 2 GB of momentum) costs tens of milliseconds, so the
+ * step works on chunks of a few thousand classes that stay in cache: the logits chunk is produced by
+ * one gemm, the weights are never normalised in memory (the column norms are cached and refreshed
+ * by the update itself), the momentum update is folded into the weight-gradient gemm through its
+ * {@code beta}, and the weight-normalisation backward uses {@code Σ_i dL/dcos_ij·cos_ij}, computed
+ * while the logits are still in cache.
+ *
+ * <p>Weights are stored class-major, {@code [C_r, D]} (row j = class {@code start + j}), and
+ * initialised from N(0, 0.01²) seeded per class id, so the initial model does not depend on the
+ * number of ranks. Momentum follows Paddle's {@code Momentum} with L2 decay:
+ * {@code v ← μ·v + (g + wd·w); w ← w − lr·v}, applied to the sampled rows only.
  */
 public final class PartialFc {
 
-    /** What one training step produced on this rank. */
+    /** Default number of classes processed per chunk. */
+    public static final int DEFAULT_CHUNK = 2048;
+
+    private static final float NORM_EPS = 1e-12f;
+
+    /**
+     * What one training step produced on this rank.
+     *
+     * @param loss the mean margin-softmax loss over the global batch (the same on every rank)
+     * @param featureGrad dL/d(local features) [b, D], for the backbone's backward
+     * @param sampledClasses number of class centers this rank used in the step
+     */
     public record StepResult(double loss, INDArray featureGrad, int sampledClasses) {
     }
 
-    private PartialFc() {
+    private final FcConfig config;
+    private final Collective collective;
+    private final ClassLayout layout;
+    private final int rank;
+    private final int numLocal;
+    private final int emb;
+    private final int chunk;
+    private final INDArray weights;
+    private final INDArray momentum;
+    private final float[] norms;
+
+    // per-batch-size buffers, allocated on first use
+    private int bufRows = -1;
+    private MarginSoftmaxKernel kernel;
+    private DataBuffer logits;
+    private long logitsCapacity;
+    private DataBuffer gradChunk;
+    private DataBuffer tmpChunk;
+    private INDArray wChunk;
+    private INDArray vChunk;
+    private INDArray scratchRows;
+    private INDArray gradGathered;
+
+    private PartialFc(FcConfig config, Collective collective, int chunk) {
+        this.config = config;
+        this.collective = collective;
+        this.rank = collective.rank();
+        this.layout = ClassLayout.of(config.layout(), config.numClasses(), collective.worldSize());
+        this.numLocal = layout.size(rank);
+        this.emb = config.embSize();
+        if (chunk < 1) {
+            throw new IllegalArgumentException("chunk : " + chunk + " (expected: >= 1)");
+        }
+        this.chunk = chunk;
+        this.weights = Nd4j.createUninitialized(DataType.FLOAT, numLocal, emb);
+        this.momentum = Nd4j.zeros(DataType.FLOAT, numLocal, emb);
+        this.norms = new float[numLocal];
+        initWeights();
     }
 
     /** Creates rank {@code collective.rank()}'s shard with weights initialised per class id from the seed. */
     public static PartialFc create(FcConfig config, Collective collective) {
-        throw new UnsupportedOperationException("not yet implemented");
+        return new PartialFc(config, collective, DEFAULT_CHUNK);
+    }
+
+    /** As {@link #create(FcConfig, Collective)} with another chunk width (tests and tuning). */
+    public static PartialFc create(FcConfig config, Collective collective, int chunk) {
+        return new PartialFc(config, collective, chunk);
+    }
+
+    /** The configuration. */
+    public FcConfig config() {
+        return config;
+    }
+
+    /** The class layout over the group. */
+    public ClassLayout layout() {
+        return layout;
+    }
+
+    /** This shard's weights [C_r, D], row j being class {@code layout().start(rank) + j}; live, not a copy. */
+    public INDArray weights() {
+        return weights;
+    }
+
+    /** This shard's momentum [C_r, D]; live, not a copy. */
+    public INDArray momentum() {
+        return momentum;
+    }
+
+    /**
+     * Replaces the shard's weights and momentum (warm start, re-partition) and refreshes the cached norms.
+     *
+     * @throws IllegalArgumentException naming the shapes when they do not match [C_r, D]
+     */
+    public void load(INDArray newWeights, INDArray newMomentum) {
+        long[] want = {numLocal, emb};
+        if (!Arrays.equals(newWeights.shape(), want) || !Arrays.equals(newMomentum.shape(), want)) {
+            throw new IllegalArgumentException("shard shape : weights " + Arrays.toString(newWeights.shape())
+                    + ", momentum " + Arrays.toString(newMomentum.shape()) + " (expected: " + Arrays.toString(want)
+                    + " for rank " + rank + " of " + layout + ")");
+        }
+        weights.assign(newWeights);
+        momentum.assign(newMomentum);
+        refreshNorms(0, numLocal);
+    }
+
+    private void initWeights() {
+        int start = layout.start(rank);
+        long seed = config.seed();
+        int rowsPerTask = 1024;
+        int tasks = (numLocal + rowsPerTask - 1) / rowsPerTask;
+        IntStream.range(0, tasks).parallel().forEach(t -> {
+            int r0 = t * rowsPerTask;
+            int r1 = Math.min(numLocal, r0 + rowsPerTask);
+            float[] block = new float[(r1 - r0) * emb];
+            for (int j = r0; j < r1; j++) {
+                SplittableRandom rng = new SplittableRandom(classSeed(seed, start + j));
+                int base = (j - r0) * emb;
+                for (int d = 0; d < emb; d++) {
+                    block[base + d] = (float) (0.01 * rng.nextGaussian());
+                }
+            }
+            weights.get(NDArrayIndex.interval(r0, r1), NDArrayIndex.all())
+                    .assign(Nd4j.create(block, new long[] {r1 - r0, emb}, 'c'));
+        });
+        refreshNorms(0, numLocal);
+    }
+
+    /** The seed of class {@code classId}'s initial weights: a SplitMix64 mix of the job seed and the id. */
+    public static long classSeed(long seed, int classId) {
+        long h = seed ^ 0x5DEECE66DL;
+        h = h * 0x9E3779B97F4A7C15L + classId;
+        h = (h ^ (h >>> 30)) * 0xBF58476D1CE4E5B9L;
+        h = (h ^ (h >>> 27)) * 0x94D049BB133111EBL;
+        return h ^ (h >>> 31);
+    }
+
+    private void refreshNorms(int from, int to) {
+        for (int r0 = from; r0 < to; r0 += 65536) {
+            int r1 = Math.min(to, r0 + 65536);
+            float[] n = weights.get(NDArrayIndex.interval(r0, r1), NDArrayIndex.all()).norm2(1).toFloatVector();
+            System.arraycopy(n, 0, norms, r0, n.length);
+        }
     }
 
     /**
      * One step: all-gathers the local features [b, D] and labels [b], samples class centers,
      * computes the margin-softmax loss (mean over the global batch), updates the sampled weight
      * rows and their momentum with learning rate {@code lr}, and returns dL/d(local features).
+     *
+     * @throws IllegalArgumentException naming the value for a label outside [0, num_classes), a
+     *     feature width other than emb_size, or ranks disagreeing on batch or embedding size
      */
     public StepResult step(INDArray localFeatures, int[] localLabels, double lr, long step) {
-        throw new UnsupportedOperationException("not yet implemented");
+        int b = localFeatures.rows();
+        if (localFeatures.rank() != 2 || localFeatures.columns() != emb) {
+            throw new IllegalArgumentException("features shape : " + Arrays.toString(localFeatures.shape())
+                    + " (expected: [batch, emb_size = " + emb + "])");
+        }
+        if (localLabels.length != b) {
+            throw new IllegalArgumentException("labels : " + localLabels.length + " (expected: one per feature row = "
+                    + b + ")");
+        }
+        for (int i = 0; i < b; i++) {
+            if (localLabels[i] < 0 || localLabels[i] >= config.numClasses()) {
+                throw new IllegalArgumentException("label : " + localLabels[i] + " at row " + i + " of rank " + rank
+                        + " (expected: 0 <= label < num_classes = " + config.numClasses() + ")");
+            }
+        }
+        int world = collective.worldSize();
+        checkShapesAgree(b);
+        int batch = b * world;
+
+        // 1. normalise the local features, gather them and the labels
+        INDArray x = localFeatures.castTo(DataType.FLOAT);
+        INDArray xNorm = x.norm2(1);
+        Nd4j.getExecutioner().exec(new org.nd4j.linalg.api.ops.impl.scalar.ScalarMax(xNorm, NORM_EPS));
+        INDArray xHatLocal = x.divColumnVector(xNorm);
+        INDArray xHat;
+        int[] labels;
+        if (world == 1) {
+            xHat = xHatLocal;
+            labels = localLabels.clone();
+        } else {
+            xHat = Nd4j.createUninitialized(DataType.FLOAT, batch, emb);
+            collective.allGather(xHatLocal.data().asNioFloat(), xHat.data().asNioFloat());
+            labels = new int[batch];
+            collective.allGather(localLabels, labels);
+        }
+
+        // 2. sample class centers
+        ClassCenterSampler.Sample sample =
+                ClassCenterSampler.sample(labels, layout, rank, config.sampleRatio(), config.seed(), step);
+        int s = sample.size();
+        boolean full = s == numLocal && config.sampleRatio() == 1.0;
+        ensureBuffers(batch, s);
+        kernel.reset(sample.targetColumns());
+
+        float scale = (float) config.margin().scale();
+        // 3. forward, chunk by chunk
+        for (int j0 = 0; j0 < s; j0 += chunk) {
+            int k = Math.min(chunk, s - j0);
+            INDArray w = rowsOf(weights, wChunk, sample.localIndices(), j0, k, full);
+            INDArray z = logitsChunk(batch, j0, k);
+            Nd4j.gemm(xHat, w, z, false, true, 1.0, 0.0);
+            z.muliRowVector(inverseNorms(sample.localIndices(), j0, k, full, scale));
+            kernel.forwardChunk(z, j0, matrix(tmpChunk, batch, k, 0));
+        }
+        double[] losses = kernel.finish(collective);
+
+        // 4. backward and update, chunk by chunk
+        INDArray dxHat = gradGathered;
+        dxHat.assign(0);
+        float mu = (float) config.momentum();
+        float wd = (float) config.weightDecay();
+        float[] colDot = new float[chunk];
+        for (int j0 = 0; j0 < s; j0 += chunk) {
+            int k = Math.min(chunk, s - j0);
+            INDArray z = logitsChunk(batch, j0, k);
+            INDArray g = matrix(gradChunk, batch, k, 0);
+            kernel.backwardChunk(z, j0, g, 1.0 / batch, null, colDot);
+            INDArray invNorm = inverseNorms(sample.localIndices(), j0, k, full, 1f);
+            g.muliRowVector(invNorm); // g = dL/dcos / n_j
+            INDArray w = rowsOf(weights, wChunk, sample.localIndices(), j0, k, full);
+            INDArray v = rowsOf(momentum, vChunk, sample.localIndices(), j0, k, full);
+            // dL/dxHat += (dL/dcos / n) · W
+            Nd4j.gemm(g, w, dxHat, false, false, 1.0, 1.0);
+            // v = μ·v + G/n, where G = (dL/dcos)^T · xHat
+            Nd4j.gemm(g, xHat, v, true, false, 1.0, mu);
+            // v += (wd − colDot/n²)·w : the normalisation backward and the weight decay
+            float[] coef = new float[k];
+            float[] inv = invNorm.toFloatVector();
+            for (int j = 0; j < k; j++) {
+                coef[j] = wd - colDot[j] * inv[j] * inv[j];
+            }
+            INDArray scratch = scratchRows.get(NDArrayIndex.interval(0, k), NDArrayIndex.all());
+            Nd4j.getExecutioner().exec(new BroadcastMulOp(w, Nd4j.createFromArray(coef), scratch, 0));
+            v.addi(scratch);
+            // w −= lr·v
+            Nd4j.getBlasWrapper().level1().axpy(v.length(), -lr, v, w);
+            float[] newNorms = w.norm2(1).toFloatVector();
+            if (full) {
+                System.arraycopy(newNorms, 0, norms, j0, k);
+            } else {
+                int[] idx = Arrays.copyOfRange(sample.localIndices(), j0, j0 + k);
+                RowCopy.scatter(w, weights, idx);
+                RowCopy.scatter(v, momentum, idx);
+                for (int j = 0; j < k; j++) {
+                    norms[idx[j]] = newNorms[j];
+                }
+            }
+        }
+
+        // 5. return each rank's feature rows' gradient, then through the feature normalisation
+        INDArray dxHatLocal;
+        if (world == 1) {
+            dxHatLocal = dxHat;
+        } else {
+            dxHatLocal = Nd4j.createUninitialized(DataType.FLOAT, b, emb);
+            collective.reduceScatter(dxHat.data().asNioFloat(), dxHatLocal.data().asNioFloat(),
+                    org.plsc4j.core.collective.ReduceOp.SUM);
+        }
+        INDArray dot = xHatLocal.mul(dxHatLocal).sum(1);
+        INDArray dx = dxHatLocal.sub(xHatLocal.mulColumnVector(dot)).diviColumnVector(xNorm);
+        double sum = 0;
+        for (double l : losses) {
+            sum += l;
+        }
+        return new StepResult(sum / batch, dx, s);
+    }
+
+    private void checkShapesAgree(int b) {
+        int world = collective.worldSize();
+        if (world == 1) {
+            return;
+        }
+        int[] all = new int[2 * world];
+        collective.allGather(new int[] {b, emb}, all);
+        for (int r = 0; r < world; r++) {
+            if (all[2 * r + 1] != emb) {
+                throw new IllegalArgumentException("emb_size : rank " + r + " has " + all[2 * r + 1]
+                        + " (expected: " + emb + " as on rank " + rank + ")");
+            }
+            if (all[2 * r] != b) {
+                throw new IllegalArgumentException("local batch : rank " + r + " has " + all[2 * r]
+                        + " rows (expected: " + b + " as on rank " + rank + "; the global batch must split evenly)");
+            }
+        }
+    }
+
+    private void ensureBuffers(int batch, int sampled) {
+        if (bufRows != batch) {
+            bufRows = batch;
+            kernel = new MarginSoftmaxKernel(config.margin(), batch);
+            gradChunk = Nd4j.createBuffer(DataType.FLOAT, (long) batch * chunk, false);
+            tmpChunk = Nd4j.createBuffer(DataType.FLOAT, (long) batch * chunk, false);
+            gradGathered = Nd4j.createUninitialized(DataType.FLOAT, batch, emb);
+            logitsCapacity = 0;
+        }
+        if (wChunk == null) {
+            wChunk = Nd4j.createUninitialized(DataType.FLOAT, chunk, emb);
+            vChunk = Nd4j.createUninitialized(DataType.FLOAT, chunk, emb);
+            scratchRows = Nd4j.createUninitialized(DataType.FLOAT, chunk, emb);
+        }
+        long need = (long) batch * sampled;
+        if (need > logitsCapacity) {
+            logits = Nd4j.createBuffer(DataType.FLOAT, need, false);
+            logitsCapacity = need;
+        }
+    }
+
+    /** The [B, k] logits block of the chunk starting at sampled column j0 (chunk-major storage). */
+    private INDArray logitsChunk(int batch, int j0, int k) {
+        return matrix(logits, batch, k, (long) batch * j0);
+    }
+
+    /** A contiguous row-major [rows, cols] view of {@code buf} starting at element {@code offset}. */
+    private static INDArray matrix(DataBuffer buf, int rows, int cols, long offset) {
+        return Nd4j.create(buf, new long[] {rows, cols}, new long[] {cols, 1}, offset, 'c', DataType.FLOAT);
+    }
+
+    /** Rows j0..j0+k of the sample: a view of the shard when full, else gathered into {@code buf}. */
+    private INDArray rowsOf(INDArray shard, INDArray buf, int[] idx, int j0, int k, boolean full) {
+        if (full) {
+            return shard.get(NDArrayIndex.interval(j0, j0 + k), NDArrayIndex.all());
+        }
+        INDArray dst = buf.get(NDArrayIndex.interval(0, k), NDArrayIndex.all());
+        RowCopy.gather(shard, dst, Arrays.copyOfRange(idx, j0, j0 + k));
+        return dst;
+    }
+
+    private INDArray inverseNorms(int[] idx, int j0, int k, boolean full, float factor) {
+        float[] inv = new float[k];
+        for (int j = 0; j < k; j++) {
+            float n = norms[full ? j0 + j : idx[j0 + j]];
+            inv[j] = factor / Math.max(n, NORM_EPS);
+        }
+        return Nd4j.createFromArray(inv);
     }
 }

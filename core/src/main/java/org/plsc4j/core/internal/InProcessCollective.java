@@ -101,7 +101,7 @@ public final class InProcessCollective implements Collective {
         int n = data.remaining();
         float[] acc = new float[n];
         exchange(data, () -> {
-            reduceInto(acc, 0, n, op);
+            reduceInto(acc, 0, n, n, op);
         });
         // write only after the second barrier: others may still read our buffer before it
         data.put(data.position(), acc);
@@ -129,14 +129,14 @@ public final class InProcessCollective implements Collective {
         int n = recv.remaining();
         checkLength("reduceScatter send", send.remaining(), (long) n * worldSize());
         float[] acc = new float[n];
-        exchange(send, () -> reduceInto(acc, rank * n, n, op));
+        exchange(send, () -> reduceInto(acc, rank * n, n, n * worldSize(), op));
         recv.put(recv.position(), acc);
     }
 
-    private void reduceInto(float[] acc, int offset, int n, ReduceOp op) {
+    private void reduceInto(float[] acc, int offset, int n, int total, ReduceOp op) {
         for (int r = 0; r < worldSize(); r++) {
             FloatBuffer src = (FloatBuffer) group.slots.get(r);
-            checkLength("buffer of rank " + r, src.remaining(), (long) offset + n);
+            checkLength("buffer of rank " + r, src.remaining(), total);
             int p = src.position() + offset;
             for (int i = 0; i < n; i++) {
                 acc[i] = r == 0 ? src.get(p + i) : op.apply(acc[i], src.get(p + i));

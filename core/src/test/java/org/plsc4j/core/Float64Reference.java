@@ -1,0 +1,116 @@
+package org.plsc4j.core;
+
+/**
+ * A float64, textbook implementation of the (combined-)margin softmax cross entropy and of the
+ * normalised FC layer around it, used only to check the float32 production code. Mean reduction.
+ */
+final class Float64Reference {
+
+    private static final double EPS = 1e-12;
+
+    record Out(double loss, double[] perSample, double[][] softmax, double[][] dCos, double[][] dW, double[][] dX) {
+    }
+
+    private Float64Reference() {
+    }
+
+    /** Loss and dL/dcos of cosine logits [B][C]. */
+    static Out onCos(double[][] cos, int[] labels, MarginConfig m) {
+        int b = cos.length;
+        int c = cos[0].length;
+        double s = m.scale();
+        double[] perSample = new double[b];
+        double[][] p = new double[b][c];
+        double[][] dCos = new double[b][c];
+        double total = 0;
+        for (int i = 0; i < b; i++) {
+            double[] z = new double[c];
+            double max = Double.NEGATIVE_INFINITY;
+            for (int j = 0; j < c; j++) {
+                z[j] = j == labels[i] ? s * TargetLogit.value(cos[i][j], m) : s * cos[i][j];
+                max = Math.max(max, z[j]);
+            }
+            double sum = 0;
+            for (int j = 0; j < c; j++) {
+                sum += Math.exp(z[j] - max);
+            }
+            for (int j = 0; j < c; j++) {
+                p[i][j] = Math.exp(z[j] - max) / sum;
+                double dz = (p[i][j] - (j == labels[i] ? 1 : 0)) / b;
+                dCos[i][j] = s * dz * (j == labels[i] ? TargetLogit.derivative(cos[i][j], m) : 1.0);
+            }
+            perSample[i] = Math.log(sum) + max - z[labels[i]];
+            total += perSample[i];
+        }
+        return new Out(total / b, perSample, p, dCos, null, null);
+    }
+
+    /** Loss and gradients of the normalised FC: features x [B][D], weights w [C][D] (class-major). */
+    static Out fc(double[][] x, double[][] w, int[] labels, MarginConfig m) {
+        int b = x.length;
+        int c = w.length;
+        int d = x[0].length;
+        double[] xn = new double[b];
+        double[] wn = new double[c];
+        double[][] xh = new double[b][d];
+        double[][] wh = new double[c][d];
+        for (int i = 0; i < b; i++) {
+            xn[i] = Math.max(norm(x[i]), EPS);
+            for (int k = 0; k < d; k++) {
+                xh[i][k] = x[i][k] / xn[i];
+            }
+        }
+        for (int j = 0; j < c; j++) {
+            wn[j] = Math.max(norm(w[j]), EPS);
+            for (int k = 0; k < d; k++) {
+                wh[j][k] = w[j][k] / wn[j];
+            }
+        }
+        double[][] cos = new double[b][c];
+        for (int i = 0; i < b; i++) {
+            for (int j = 0; j < c; j++) {
+                cos[i][j] = dot(xh[i], wh[j]);
+            }
+        }
+        Out o = onCos(cos, labels, m);
+        double[][] dW = new double[c][d];
+        for (int j = 0; j < c; j++) {
+            double[] dwh = new double[d];
+            for (int i = 0; i < b; i++) {
+                for (int k = 0; k < d; k++) {
+                    dwh[k] += o.dCos()[i][j] * xh[i][k];
+                }
+            }
+            double proj = dot(wh[j], dwh);
+            for (int k = 0; k < d; k++) {
+                dW[j][k] = (dwh[k] - wh[j][k] * proj) / wn[j];
+            }
+        }
+        double[][] dX = new double[b][d];
+        for (int i = 0; i < b; i++) {
+            double[] dxh = new double[d];
+            for (int j = 0; j < c; j++) {
+                for (int k = 0; k < d; k++) {
+                    dxh[k] += o.dCos()[i][j] * wh[j][k];
+                }
+            }
+            double proj = dot(xh[i], dxh);
+            for (int k = 0; k < d; k++) {
+                dX[i][k] = (dxh[k] - xh[i][k] * proj) / xn[i];
+            }
+        }
+        return new Out(o.loss(), o.perSample(), o.softmax(), o.dCos(), dW, dX);
+    }
+
+    static double norm(double[] v) {
+        return Math.sqrt(dot(v, v));
+    }
+
+    static double dot(double[] a, double[] b) {
+        double s = 0;
+        for (int k = 0; k < a.length; k++) {
+            s += a[k] * b[k];
+        }
+        return s;
+    }
+}

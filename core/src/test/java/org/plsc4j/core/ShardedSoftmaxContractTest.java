@@ -1,0 +1,225 @@
+package org.plsc4j.core;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.UUID;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.plsc4j.core.collective.Collective;
+
+/**
+ * The distributed ({@code dist_*}) margin softmax and FC step over N ranks must equal the
+ * single-device result. Subclassed once per {@link Collective} implementation.
+ */
+@ExtendWith(TestSeed.class)
+public abstract class ShardedSoftmaxContractTest {
+
+    /** Joins all {@code worldSize} members of a fresh group (concurrently where the backend needs it). */
+    protected abstract List<Collective> joinGroup(int worldSize, String jobId);
+
+    private List<Collective> group(int n) {
+        return joinGroup(n, "sharded-" + UUID.randomUUID());
+    }
+
+    static List<Arguments> worldsAndLayouts() {
+        List<Arguments> out = new ArrayList<>();
+        for (int n = 1; n <= 4; n++) {
+            for (ClassLayout.Kind k : ClassLayout.Kind.values()) {
+                out.add(Arguments.of(n, k));
+            }
+        }
+        return out;
+    }
+
+    @ParameterizedTest(name = "N={0} {1}")
+    @MethodSource("worldsAndLayouts")
+    void distMarginCrossEntropyEqualsSingleDevice(int n, ClassLayout.Kind kind) {
+        SplittableRandom rng = new SplittableRandom(TestSeed.of("dist-mce" + n + kind));
+        int b = 12;
+        int c = 1001;
+        double[][] cos = new double[b][c];
+        for (double[] row : cos) {
+            for (int j = 0; j < c; j++) {
+                row[j] = (float) (rng.nextDouble() * 1.6 - 0.8);
+            }
+        }
+        int[] labels = rng.ints(b, 0, c).toArray();
+        ClassLayout layout = ClassLayout.of(kind, c, n);
+        for (MarginConfig m : List.of(MarginConfig.softmax(64), MarginConfig.arcface(0.5, 64),
+                MarginConfig.cosface(0.35, 64), MarginConfig.combined(1.0, 0.3, 0.2, 64))) {
+            MarginCrossEntropy.Result single = MarginCrossEntropy.compute(Arrays2.toFloat(cos), labels, m, true,
+                    MarginCrossEntropy.Reduction.MEAN);
+            List<Collective> g = group(n);
+            try {
+                List<MarginCrossEntropy.Result> results = Ranks.run(g, col -> {
+                    int r = col.rank();
+                    double[][] mine = Arrays2.columns(cos, layout.start(r), layout.end(r));
+                    return MarginCrossEntropy.compute(Arrays2.toFloat(mine), labels, m, layout, col, true,
+                            MarginCrossEntropy.Reduction.MEAN);
+                });
+                for (int r = 0; r < n; r++) {
+                    MarginCrossEntropy.Result res = results.get(r);
+                    Arrays2.assertClose(m + " loss rank " + r, single.loss(), res.loss(), 1e-5);
+                    INDArray sm = single.softmax().get(NDArrayIndex.all(),
+                            NDArrayIndex.interval(layout.start(r), layout.end(r)));
+                    INDArray gr = single.gradLogits().get(NDArrayIndex.all(),
+                            NDArrayIndex.interval(layout.start(r), layout.end(r)));
+                    Arrays2.assertClose(m + " softmax rank " + r, Arrays2.toDouble(sm),
+                            Arrays2.toDouble(res.softmax()), 1e-5);
+                    Arrays2.assertClose(m + " dlogits rank " + r, Arrays2.toDouble(gr),
+                            Arrays2.toDouble(res.gradLogits()), 1e-5);
+                }
+            } finally {
+                g.forEach(Collective::close);
+            }
+        }
+    }
+
+    static List<Arguments> fcCases() {
+        List<Arguments> out = new ArrayList<>();
+        for (int n = 1; n <= 4; n++) {
+            for (ClassLayout.Kind k : ClassLayout.Kind.values()) {
+                for (double ratio : new double[] {1.0, 0.1}) {
+                    out.add(Arguments.of(n, k, ratio));
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
+     * N ranks, each with its shard, over 3 steps with momentum and weight decay: the loss, the feature
+     * gradient of every row and every weight and momentum row equal the single-device run computed on
+     * the same sampled columns (the float64 reference over the concatenated sample).
+     */
+    @ParameterizedTest(name = "N={0} {1} sample_ratio={2}")
+    @MethodSource("fcCases")
+    void distFcStepEqualsSingleDeviceOnTheSameColumns(int n, ClassLayout.Kind kind, double ratio) {
+        SplittableRandom rng = new SplittableRandom(TestSeed.of("dist-fc" + n + kind + ratio));
+        int c = 1001;
+        int d = 24;
+        int b = 12; // global batch, divisible by 1..4
+        double lr = 0.4;
+        double mu = 0.9;
+        double wd = 1e-3;
+        MarginConfig m = MarginConfig.arcface(0.5, 32);
+        FcConfig cfg = FcConfig.builder().numClasses(c).embSize(d).margin(m).sampleRatio(ratio).layout(kind)
+                .momentum(mu).weightDecay(wd).seed(TestSeed.of("dist-fc-w")).build();
+        ClassLayout layout = ClassLayout.of(kind, c, n);
+        int local = b / n;
+        List<Collective> g = group(n);
+        try {
+            List<PartialFc> shards = Ranks.run(g, col -> PartialFc.create(cfg, col, 64));
+            // the float64 mirror of the whole FC
+            double[][] w = new double[c][];
+            double[][] v = new double[c][d];
+            for (int r = 0; r < n; r++) {
+                double[][] wr = Arrays2.toDouble(shards.get(r).weights());
+                System.arraycopy(wr, 0, w, layout.start(r), wr.length);
+            }
+            for (int step = 0; step < 3; step++) {
+                double[][] x = Arrays2.roundToFloat(Arrays2.gaussian(rng, b, d, 1.0));
+                int[] labels = rng.ints(b, 0, c).toArray();
+                if (step == 2) {
+                    java.util.Arrays.fill(labels, c - 1); // every label on the last rank
+                }
+                final long st = step;
+                List<PartialFc.StepResult> res = Ranks.run(g, col -> {
+                    int r = col.rank();
+                    double[][] mine = Arrays2.rows(x, r * local, (r + 1) * local);
+                    int[] myLabels = java.util.Arrays.copyOfRange(labels, r * local, (r + 1) * local);
+                    return shards.get(r).step(Arrays2.toFloat(mine), myLabels, lr, st);
+                });
+                // the same sample, computed as each rank did
+                List<Integer> globalRows = new ArrayList<>();
+                int[] remapped = null;
+                for (int r = 0; r < n; r++) {
+                    ClassCenterSampler.Sample s = ClassCenterSampler.sample(labels, layout, r, ratio, cfg.seed(), step);
+                    for (int j : s.localIndices()) {
+                        globalRows.add(layout.start(r) + j);
+                    }
+                    remapped = s.remappedLabels();
+                    assertEquals(s.size(), res.get(r).sampledClasses());
+                }
+                double[][] wS = new double[globalRows.size()][];
+                for (int j = 0; j < wS.length; j++) {
+                    wS[j] = w[globalRows.get(j)];
+                }
+                Float64Reference.Out ref = Float64Reference.fc(x, wS, remapped, m);
+                for (int r = 0; r < n; r++) {
+                    Arrays2.assertClose("loss step " + step + " rank " + r, ref.loss(), res.get(r).loss(), 1e-5);
+                    Arrays2.assertClose("dX step " + step + " rank " + r,
+                            Arrays2.rows(ref.dX(), r * local, (r + 1) * local),
+                            Arrays2.toDouble(res.get(r).featureGrad()), 1e-4);
+                }
+                for (int j = 0; j < wS.length; j++) {
+                    int row = globalRows.get(j);
+                    for (int k = 0; k < d; k++) {
+                        v[row][k] = mu * v[row][k] + ref.dW()[j][k] + wd * w[row][k];
+                        w[row][k] -= lr * v[row][k];
+                    }
+                }
+                double[][] wImpl = new double[c][];
+                double[][] vImpl = new double[c][];
+                for (int r = 0; r < n; r++) {
+                    System.arraycopy(Arrays2.toDouble(shards.get(r).weights()), 0, wImpl, layout.start(r), layout.size(r));
+                    System.arraycopy(Arrays2.toDouble(shards.get(r).momentum()), 0, vImpl, layout.start(r), layout.size(r));
+                }
+                Arrays2.assertClose("weights step " + step, w, wImpl, 1e-5);
+                Arrays2.assertClose("momentum step " + step, v, vImpl, 1e-4);
+                w = wImpl; // continue from the float32 state so rounding does not compound
+                v = vImpl;
+            }
+        } finally {
+            g.forEach(Collective::close);
+        }
+    }
+
+    @Test
+    void mismatchedEmbeddingSizesAreRejectedNamingTheRank() {
+        List<Collective> g = group(2);
+        try {
+            List<Throwable> errors = Ranks.run(g, col -> {
+                int d = col.rank() == 0 ? 8 : 16;
+                FcConfig cfg = FcConfig.builder().numClasses(20).embSize(d).build();
+                PartialFc fc = PartialFc.create(cfg, col);
+                INDArray x = Arrays2.toFloat(Arrays2.gaussian(new SplittableRandom(1), 2, d, 1));
+                try {
+                    fc.step(x, new int[] {1, 2}, 0.1, 0);
+                    return null;
+                } catch (IllegalArgumentException e) {
+                    return e;
+                }
+            });
+            assertTrue(errors.get(0).getMessage().startsWith("emb_size : rank 1 has 16 (expected: 8"),
+                    errors.get(0).getMessage());
+            assertTrue(errors.get(1).getMessage().startsWith("emb_size : rank 0 has 8 (expected: 16"),
+                    errors.get(1).getMessage());
+        } finally {
+            g.forEach(Collective::close);
+        }
+    }
+
+    @Test
+    void fewerClassesThanRanksIsRejected() {
+        List<Collective> g = group(3);
+        try {
+            FcConfig cfg = FcConfig.builder().numClasses(2).embSize(4).build();
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> PartialFc.create(cfg, g.get(0)));
+            assertTrue(e.getMessage().startsWith("num_classes : 2 (expected: >= world_size = 3"), e.getMessage());
+        } finally {
+            g.forEach(Collective::close);
+        }
+    }
+}
