@@ -92,10 +92,10 @@ public final class MarginCrossEntropy {
         INDArray softmax = returnSoftmax ? Nd4j.createUninitialized(DataType.FLOAT, z.rows(), z.columns()) : null;
         MarginSoftmaxKernel kernel = new MarginSoftmaxKernel(margin, batch);
         kernel.reset(targetCols);
-        kernel.forwardChunk(z, 0, grad);
+        kernel.forwardChunk(0, z, 0, grad);
         double[] losses = kernel.finish(collective);
         double gradScale = reduction == Reduction.MEAN ? 1.0 / batch : 1.0;
-        kernel.backwardChunk(z, 0, grad, gradScale, softmax, null);
+        kernel.backwardChunk(0, z, grad, 0, gradScale, softmax, null);
         double sum = 0;
         for (double l : losses) {
             sum += l;

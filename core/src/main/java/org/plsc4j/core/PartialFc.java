@@ -6,10 +6,10 @@ import java.util.stream.IntStream;
 import org.nd4j.linalg.api.buffer.DataBuffer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.ops.impl.broadcast.BroadcastMulOp;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.plsc4j.core.collective.Collective;
+import org.plsc4j.core.internal.Dense;
 import org.plsc4j.core.internal.MarginSoftmaxKernel;
 import org.plsc4j.core.internal.RowCopy;
 
@@ -68,9 +68,8 @@ public final class PartialFc {
     private int bufRows = -1;
     private MarginSoftmaxKernel kernel;
     private DataBuffer logits;
+    private DataBuffer exps;
     private long logitsCapacity;
-    private DataBuffer gradChunk;
-    private DataBuffer tmpChunk;
     private INDArray wChunk;
     private INDArray vChunk;
     private INDArray scratchRows;
@@ -237,10 +236,10 @@ public final class PartialFc {
         for (int j0 = 0; j0 < s; j0 += chunk) {
             int k = Math.min(chunk, s - j0);
             INDArray w = rowsOf(weights, wChunk, sample.localIndices(), j0, k, full);
-            INDArray z = logitsChunk(batch, j0, k);
+            INDArray z = matrix(logits, batch, k, (long) batch * j0);
             Nd4j.gemm(xHat, w, z, false, true, 1.0, 0.0);
-            z.muliRowVector(inverseNorms(sample.localIndices(), j0, k, full, scale));
-            kernel.forwardChunk(z, j0, matrix(tmpChunk, batch, k, 0));
+            Dense.scaleColumns(z, inverseNorms(sample.localIndices(), j0, k, full, scale));
+            kernel.forwardChunk(j0 / chunk, z, j0, matrix(exps, batch, k, (long) batch * j0));
         }
         double[] losses = kernel.finish(collective);
 
@@ -252,11 +251,11 @@ public final class PartialFc {
         float[] colDot = new float[chunk];
         for (int j0 = 0; j0 < s; j0 += chunk) {
             int k = Math.min(chunk, s - j0);
-            INDArray z = logitsChunk(batch, j0, k);
-            INDArray g = matrix(gradChunk, batch, k, 0);
-            kernel.backwardChunk(z, j0, g, 1.0 / batch, null, colDot);
+            INDArray z = matrix(logits, batch, k, (long) batch * j0);
+            INDArray g = matrix(exps, batch, k, (long) batch * j0);
+            kernel.backwardChunk(j0 / chunk, z, g, j0, 1.0 / batch, null, colDot);
             INDArray invNorm = inverseNorms(sample.localIndices(), j0, k, full, 1f);
-            g.muliRowVector(invNorm); // g = dL/dcos / n_j
+            Dense.scaleColumns(g, invNorm); // g = dL/dcos / n_j
             INDArray w = rowsOf(weights, wChunk, sample.localIndices(), j0, k, full);
             INDArray v = rowsOf(momentum, vChunk, sample.localIndices(), j0, k, full);
             // dL/dxHat += (dL/dcos / n) · W
@@ -270,7 +269,8 @@ public final class PartialFc {
                 coef[j] = wd - colDot[j] * inv[j] * inv[j];
             }
             INDArray scratch = scratchRows.get(NDArrayIndex.interval(0, k), NDArrayIndex.all());
-            Nd4j.getExecutioner().exec(new BroadcastMulOp(w, Nd4j.createFromArray(coef), scratch, 0));
+            scratch.assign(w);
+            Dense.scaleRows(scratch, Nd4j.createFromArray(coef));
             v.addi(scratch);
             // w −= lr·v
             Nd4j.getBlasWrapper().level1().axpy(v.length(), -lr, v, w);
@@ -328,8 +328,6 @@ public final class PartialFc {
         if (bufRows != batch) {
             bufRows = batch;
             kernel = new MarginSoftmaxKernel(config.margin(), batch);
-            gradChunk = Nd4j.createBuffer(DataType.FLOAT, (long) batch * chunk, false);
-            tmpChunk = Nd4j.createBuffer(DataType.FLOAT, (long) batch * chunk, false);
             gradGathered = Nd4j.createUninitialized(DataType.FLOAT, batch, emb);
             logitsCapacity = 0;
         }
@@ -340,14 +338,12 @@ public final class PartialFc {
         }
         long need = (long) batch * sampled;
         if (need > logitsCapacity) {
+            logits = null;
+            exps = null;
             logits = Nd4j.createBuffer(DataType.FLOAT, need, false);
+            exps = Nd4j.createBuffer(DataType.FLOAT, need, false);
             logitsCapacity = need;
         }
-    }
-
-    /** The [B, k] logits block of the chunk starting at sampled column j0 (chunk-major storage). */
-    private INDArray logitsChunk(int batch, int j0, int k) {
-        return matrix(logits, batch, k, (long) batch * j0);
     }
 
     /** A contiguous row-major [rows, cols] view of {@code buf} starting at element {@code offset}. */
