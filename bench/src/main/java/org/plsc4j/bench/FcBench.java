@@ -138,7 +138,11 @@ public final class FcBench implements Callable<Integer> {
 
         Plsc4jRun fc = runPlsc4j(features, labels);
         OptionalLong peakKb = ProcStatus.peakRssKb();
+        long rssBefore = ProcStatus.rssKb().orElse(-1);
         releaseOffHeap();
+
+        LOG.info("plsc4j: peak RSS {} MiB; RSS {} MiB at the end, {} MiB after release", mib(peakKb),
+                rssBefore / 1024, ProcStatus.rssKb().orElse(-1) / 1024);
 
         double[] fcTimed = Arrays.copyOfRange(fc.stepMs(), warmup, warmup + steps);
         long[] sampledTimed = Arrays.copyOfRange(fc.sampled(), warmup, warmup + steps);
@@ -337,11 +341,29 @@ public final class FcBench implements Callable<Integer> {
         }
     }
 
-    /** Lets the JVM free what the rank threads dropped, so that the DL4J phase starts from plsc4j's arrays released. */
-    private static void releaseOffHeap() {
+    /**
+     * Lets the JVM free what the rank threads dropped, so that the DL4J phase starts without plsc4j's
+     * arrays. ND4J frees native buffers on its own deallocator threads once the GC has found them
+     * unreachable, so the RSS is watched (at most ~2 s) until it stops falling.
+     */
+    private static void releaseOffHeap() throws InterruptedException {
         System.gc();
-        System.runFinalization();
-        System.gc();
+        long prev = ProcStatus.rssKb().orElse(0);
+        for (int i = 0; i < 40; i++) {
+            TimeUnit.MILLISECONDS.sleep(50);
+            long rss = ProcStatus.rssKb().orElse(0);
+            if (i >= 3 && Math.abs(prev - rss) < 4096) {
+                break;
+            }
+            prev = rss;
+            if (i == 10) {
+                System.gc();
+            }
+        }
+    }
+
+    private static String mib(OptionalLong kb) {
+        return kb.isPresent() ? Long.toString(kb.getAsLong() / 1024) : "?";
     }
 
     private static int ompThreads() {
