@@ -1,0 +1,114 @@
+package org.plsc4j.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.util.concurrent.ExecutionException;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+/** Runs the command tree in-process: help listings, exit codes and error messages are the CLI's contract. */
+class MainTest {
+
+    /** Exit code, stdout and stderr of one in-process run. */
+    private record Run(int code, String out, String err) {
+    }
+
+    private static Run run(String... args) {
+        CommandLine cl = Main.newCommandLine(false);
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        int code = cl.execute(args);
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    @Test
+    void helpListsTheSubcommands() {
+        Run r = run("--help");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("Usage: plsc4j"), r.out());
+        assertTrue(r.out().matches("(?s).*Commands:.*\\n\\s+bench\\s.*"), r.out());
+        assertTrue(r.out().contains("--verbose"), r.out());
+    }
+
+    @Test
+    void benchHelpListsTheBenchmarks() {
+        Run r = run("bench", "--help");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("Usage: plsc4j bench"), r.out());
+        assertTrue(r.out().matches("(?s).*\\n\\s+fc\\s.*"), r.out());
+        assertTrue(r.out().matches("(?s).*\\n\\s+allgather\\s.*"), r.out());
+    }
+
+    @Test
+    void benchFcHelpListsItsOptions() {
+        Run r = run("bench", "fc", "--no-dl4j", "--help");
+        assertEquals(0, r.code(), r.err());
+        for (String option : new String[] {"--classes", "--emb", "--batch", "--workers", "--sample-ratio",
+            "--steps", "--warmup", "--dl4j-steps", "--no-dl4j", "--seed", "--json"}) {
+            assertTrue(r.out().contains(option), option + " missing in\n" + r.out());
+        }
+        assertTrue(r.out().contains("(default: 100000)"), r.out());
+    }
+
+    @Test
+    void versionNamesTheProjectVersion() {
+        Run r = run("--version");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().startsWith("plsc4j " + Main.version()), r.out());
+        assertFalse(Main.version().contains("${"), Main.version());
+    }
+
+    @Test
+    void missingSubcommandIsAUsageErrorThatShowsTheUsage() {
+        Run r = run("bench");
+        assertEquals(Main.EXIT_USAGE, r.code());
+        assertTrue(r.err().contains("Missing required subcommand"), r.err());
+        assertTrue(r.err().contains("allgather"), r.err());
+        assertEquals("", r.out());
+    }
+
+    @Test
+    void unknownSubcommandIsAUsageErrorWithASuggestion() {
+        Run r = run("bench", "fcc");
+        assertEquals(Main.EXIT_USAGE, r.code());
+        assertTrue(r.err().contains("'fcc'"), r.err());
+        assertTrue(r.err().contains("bench fc"), r.err());
+    }
+
+    @Test
+    void batchNotDivisibleByWorkersIsAUsageErrorNamingFieldValueAndExpectation() {
+        Run r = run("bench", "fc", "--batch", "130", "--workers", "3");
+        assertEquals(Main.EXIT_USAGE, r.code());
+        assertTrue(r.err().startsWith("plsc4j bench fc: batch : 130 (expected: divisible by workers = 3)"), r.err());
+        assertTrue(r.err().contains("Try 'plsc4j bench fc --help'"), r.err());
+    }
+
+    @Test
+    void sampleRatioOutOfRangeIsAUsageError() {
+        Run r = run("bench", "fc", "--sample-ratio", "1.5");
+        assertEquals(Main.EXIT_USAGE, r.code());
+        assertTrue(r.err().contains("sample_ratio : 1.5 (expected: 0 < x <= 1)"), r.err());
+    }
+
+    @Test
+    void failingCommandExitsWithOne() {
+        Run r = run("bench", "allgather");
+        assertEquals(Main.EXIT_FAILURE, r.code());
+        assertTrue(r.err().contains("not yet implemented"), r.err());
+    }
+
+    @Test
+    void failuresAreDescribedOnOneLine() {
+        assertEquals("batch : 3 (expected: >= 1)",
+                Main.oneLine(new IllegalArgumentException("batch : 3 (expected: >= 1)")));
+        assertEquals("UnsupportedOperationException: not yet implemented",
+                Main.oneLine(new ExecutionException(new UnsupportedOperationException("not yet implemented\nmore"))));
+        assertEquals("java.lang.NullPointerException", Main.oneLine(new NullPointerException()));
+    }
+}
