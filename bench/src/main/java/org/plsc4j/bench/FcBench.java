@@ -217,6 +217,12 @@ public final class FcBench implements Callable<Integer> {
         LOG.info("plsc4j: {} classes x {} over {} worker(s), batch {} ({} per worker), sample_ratio {}, {} warm-up + {} timed steps",
                 classes, emb, workers, batch, local, sampleRatio, warmup, steps);
 
+        // N rank threads each running OpenMP/BLAS regions would oversubscribe the cores (spinning
+        // OpenMP barriers make that catastrophic): give each rank its share of the threads
+        int perRank = Math.max(1, ompThreads() / workers);
+        Nd4j.getEnvironment().setMaxThreads(perRank);
+        Nd4j.factory().blas().setMaxThreads(perRank);
+
         AtomicInteger threadIds = new AtomicInteger();
         ExecutorService pool = Executors.newFixedThreadPool(workers, r -> {
             Thread t = new Thread(r, "plsc4j-rank-" + threadIds.getAndIncrement());
@@ -249,6 +255,8 @@ public final class FcBench implements Callable<Integer> {
             if (!pool.awaitTermination(COLLECTIVE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
                 LOG.warn("plsc4j: rank threads did not stop within {}", COLLECTIVE_TIMEOUT);
             }
+            Nd4j.getEnvironment().setMaxThreads(ompThreads());
+            Nd4j.factory().blas().setMaxThreads(ompThreads());
         }
 
         double[] stepMs = new double[total];
