@@ -11,6 +11,7 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.plsc4j.core.collective.Collective;
 import org.plsc4j.core.internal.Dense;
 import org.plsc4j.core.internal.MarginSoftmaxKernel;
+import org.plsc4j.core.internal.MomentumUpdate;
 import org.plsc4j.core.internal.RowCopy;
 
 /**
@@ -72,7 +73,6 @@ public final class PartialFc {
     private long logitsCapacity;
     private INDArray wChunk;
     private INDArray vChunk;
-    private INDArray scratchRows;
     private INDArray gradGathered;
 
     private PartialFc(FcConfig config, Collective collective, int chunk) {
@@ -262,19 +262,14 @@ public final class PartialFc {
             Nd4j.gemm(g, w, dxHat, false, false, 1.0, 1.0);
             // v = μ·v + G/n, where G = (dL/dcos)^T · xHat
             Nd4j.gemm(g, xHat, v, true, false, 1.0, mu);
-            // v += (wd − colDot/n²)·w : the normalisation backward and the weight decay
+            // v += (wd − colDot/n²)·w : the normalisation backward and the weight decay; w −= lr·v
             float[] coef = new float[k];
             float[] inv = invNorm.toFloatVector();
             for (int j = 0; j < k; j++) {
                 coef[j] = wd - colDot[j] * inv[j] * inv[j];
             }
-            INDArray scratch = scratchRows.get(NDArrayIndex.interval(0, k), NDArrayIndex.all());
-            scratch.assign(w);
-            Dense.scaleRows(scratch, Nd4j.createFromArray(coef));
-            v.addi(scratch);
-            // w −= lr·v
-            Nd4j.getBlasWrapper().level1().axpy(v.length(), -lr, v, w);
-            float[] newNorms = w.norm2(1).toFloatVector();
+            float[] newNorms = new float[k];
+            MomentumUpdate.apply(w, v, coef, (float) lr, newNorms);
             if (full) {
                 System.arraycopy(newNorms, 0, norms, j0, k);
             } else {
@@ -334,7 +329,6 @@ public final class PartialFc {
         if (wChunk == null) {
             wChunk = Nd4j.createUninitialized(DataType.FLOAT, chunk, emb);
             vChunk = Nd4j.createUninitialized(DataType.FLOAT, chunk, emb);
-            scratchRows = Nd4j.createUninitialized(DataType.FLOAT, chunk, emb);
         }
         long need = (long) batch * sampled;
         if (need > logitsCapacity) {

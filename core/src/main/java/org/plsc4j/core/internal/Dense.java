@@ -6,10 +6,10 @@ import org.nd4j.linalg.api.ops.impl.broadcast.BroadcastMulOp;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * Row/column reductions and scalings of row-major float matrices done the fast way on ND4J M2.1's
+ * Row/column sums and column scaling of row-major float matrices done the fast way on ND4J M2.1's
  * CPU backend: sums as products with a ones vector (BLAS), column scaling through a broadcast over
- * dimension 1, row scaling of tall matrices through the transposed view. Measured on the FC chunk
- * shapes, the plain {@code sum(0)}, {@code sum(1)} and dimension-0 broadcasts were 5–30× slower.
+ * dimension 1. Measured on the FC chunk shapes, the plain {@code sum(0)}/{@code sum(1)} and
+ * dimension-0 broadcasts were 2–30× slower.
  */
 public final class Dense {
 
@@ -48,10 +48,5 @@ public final class Dense {
     /** m[i][j] *= f[j], in place. */
     public static void scaleColumns(INDArray m, INDArray f) {
         Nd4j.getExecutioner().exec(new BroadcastMulOp(m, f, m, 1));
-    }
-
-    /** m[i][j] *= f[i], in place, for a tall matrix (rows &gt;&gt; cols). */
-    public static void scaleRows(INDArray m, INDArray f) {
-        m.transpose().muliRowVector(f);
     }
 }

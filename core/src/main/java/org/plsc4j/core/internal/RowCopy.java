@@ -22,12 +22,10 @@ public final class RowCopy {
         long rowBytes = checkAndRowBytes(src, dst, rows.length);
         BytePointer s = base(src);
         BytePointer d = base(dst);
-        long so = src.offset() * 4L;
-        long dOff = dst.offset() * 4L;
         long limit = src.rows();
         for (int j = 0; j < rows.length; j++) {
             checkRow(rows[j], limit);
-            Pointer.memcpy(d.position(dOff + j * rowBytes), s.position(so + rows[j] * rowBytes), rowBytes);
+            Pointer.memcpy(d.position(j * rowBytes), s.position(rows[j] * rowBytes), rowBytes);
         }
     }
 
@@ -36,12 +34,10 @@ public final class RowCopy {
         long rowBytes = checkAndRowBytes(dst, src, rows.length);
         BytePointer s = base(src);
         BytePointer d = base(dst);
-        long so = src.offset() * 4L;
-        long dOff = dst.offset() * 4L;
         long limit = dst.rows();
         for (int j = 0; j < rows.length; j++) {
             checkRow(rows[j], limit);
-            Pointer.memcpy(d.position(dOff + rows[j] * rowBytes), s.position(so + j * rowBytes), rowBytes);
+            Pointer.memcpy(d.position(rows[j] * rowBytes), s.position(j * rowBytes), rowBytes);
         }
     }
 
@@ -67,6 +63,7 @@ public final class RowCopy {
         }
     }
 
+    /** The address of element [0, 0]: a view's {@code data()} already starts at the view's offset. */
     private static BytePointer base(INDArray a) {
         return new BytePointer(a.data().addressPointer());
     }

@@ -1,0 +1,82 @@
+package org.plsc4j.core.internal;
+
+import java.nio.FloatBuffer;
+import java.util.stream.IntStream;
+import org.bytedeco.javacpp.FloatPointer;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * The per-class tail of the FC update in one pass over a chunk of weight and momentum rows:
+ * {@code v_j += coef_j·w_j; w_j −= lr·v_j; norm_j = ‖w_j‖}.
+ *
+ * <p>Why hand-written: ND4J M2.1 has no row-scaled axpy; composing it from assign, a broadcast, an
+ * add, an axpy and a norm takes five passes and measured 3.9 ns per element on 2048×512 chunks,
+ * this loop 1.4 ns (two threads, same chunk, same run). It reads the rows once while they are still
+ * in cache from the momentum gemm.
+ */
+public final class MomentumUpdate {
+
+    private MomentumUpdate() {
+    }
+
+    /**
+     * Applies the update to the row-major [k, D] matrices {@code w} and {@code v} (contiguous rows,
+     * views allowed) and writes the new row norms into {@code norms[0..k)}.
+     */
+    public static void apply(INDArray w, INDArray v, float[] coef, float lr, float[] norms) {
+        if (w.dataType() != DataType.FLOAT || v.dataType() != DataType.FLOAT
+                || w.rows() != v.rows() || w.columns() != v.columns()
+                || w.stride(0) != w.columns() || v.stride(0) != v.columns() || w.stride(1) != 1 || v.stride(1) != 1) {
+            throw new IllegalArgumentException("MomentumUpdate needs two row-major FLOAT matrices of one shape, got "
+                    + w.shapeInfoToString() + " and " + v.shapeInfoToString());
+        }
+        int k = w.rows();
+        int d = w.columns();
+        FloatBuffer wb = buffer(w);
+        FloatBuffer vb = buffer(v);
+        int parts = k >= 256 ? 2 : 1;
+        IntStream.range(0, parts).parallel().forEach(p ->
+                rows(wb.duplicate(), vb.duplicate(), p * k / parts, (p + 1) * k / parts, d, coef, lr, norms));
+    }
+
+    private static void rows(FloatBuffer w, FloatBuffer v, int from, int to, int d, float[] coef, float lr,
+                             float[] norms) {
+        for (int j = from; j < to; j++) {
+            int o = j * d;
+            float c = coef[j];
+            float n0 = 0;
+            float n1 = 0;
+            int k = 0;
+            for (; k + 1 < d; k += 2) {
+                float w0 = w.get(o + k);
+                float w1 = w.get(o + k + 1);
+                float v0 = v.get(o + k) + c * w0;
+                float v1 = v.get(o + k + 1) + c * w1;
+                v.put(o + k, v0);
+                v.put(o + k + 1, v1);
+                w0 -= lr * v0;
+                w1 -= lr * v1;
+                w.put(o + k, w0);
+                w.put(o + k + 1, w1);
+                n0 += w0 * w0;
+                n1 += w1 * w1;
+            }
+            for (; k < d; k++) {
+                float w0 = w.get(o + k);
+                float v0 = v.get(o + k) + c * w0;
+                v.put(o + k, v0);
+                w0 -= lr * v0;
+                w.put(o + k, w0);
+                n0 += w0 * w0;
+            }
+            norms[j] = (float) Math.sqrt((double) n0 + n1);
+        }
+    }
+
+    /** A direct buffer over the matrix's elements (a view's data() already starts at its offset). */
+    private static FloatBuffer buffer(INDArray a) {
+        FloatPointer p = new FloatPointer(a.data().addressPointer());
+        return p.position(0).limit(a.length()).asBuffer();
+    }
+}
