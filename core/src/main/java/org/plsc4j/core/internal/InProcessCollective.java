@@ -79,7 +79,8 @@ public final class InProcessCollective implements Collective {
         exchange(send, () -> {
             for (int r = 0; r < worldSize(); r++) {
                 FloatBuffer src = (FloatBuffer) group.slots.get(r);
-                recv.put(r * n, src, src.position(), n);
+                checkLength("allGather send buffer of rank " + r, src.remaining(), n);
+                recv.put(recv.position() + r * n, src, src.position(), n);
             }
         });
     }
@@ -91,7 +92,8 @@ public final class InProcessCollective implements Collective {
         exchange(send, () -> {
             for (int r = 0; r < worldSize(); r++) {
                 IntBuffer src = (IntBuffer) group.slots.get(r);
-                recv.put(r * n, src, src.position(), n);
+                checkLength("allGather send buffer of rank " + r, src.remaining(), n);
+                recv.put(recv.position() + r * n, src, src.position(), n);
             }
         });
     }
@@ -100,9 +102,7 @@ public final class InProcessCollective implements Collective {
     public void allReduce(FloatBuffer data, ReduceOp op) {
         int n = data.remaining();
         float[] acc = new float[n];
-        exchange(data, () -> {
-            reduceInto(acc, 0, n, n, op);
-        });
+        exchange(data, () -> reduceInto(acc, 0, n, n, op));
         // write only after the second barrier: others may still read our buffer before it
         data.put(data.position(), acc);
     }
@@ -129,11 +129,12 @@ public final class InProcessCollective implements Collective {
         int n = recv.remaining();
         checkLength("reduceScatter send", send.remaining(), (long) n * worldSize());
         float[] acc = new float[n];
-        exchange(send, () -> reduceInto(acc, rank * n, n, n * worldSize(), op));
+        exchange(send, () -> reduceInto(acc, rank * n, n, (long) n * worldSize(), op));
         recv.put(recv.position(), acc);
     }
 
-    private void reduceInto(float[] acc, int offset, int n, int total, ReduceOp op) {
+    /** Reduces elements [offset, offset + n) of every rank's buffer (each of {@code total} elements). */
+    private void reduceInto(float[] acc, int offset, int n, long total, ReduceOp op) {
         for (int r = 0; r < worldSize(); r++) {
             FloatBuffer src = (FloatBuffer) group.slots.get(r);
             checkLength("buffer of rank " + r, src.remaining(), total);
@@ -224,11 +225,7 @@ public final class InProcessCollective implements Collective {
     private void await() {
         group.arrived.set(rank, Boolean.TRUE);
         try {
-            int idx = group.barrier.await(group.timeout.toMillis(), TimeUnit.MILLISECONDS);
-            if (idx == 0) {
-                // last arrival already tripped the barrier; nothing else to do
-                return;
-            }
+            group.barrier.await(group.timeout.toMillis(), TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new CollectiveException("in-process group " + group.jobId + ": rank " + rank + " interrupted", e);
@@ -237,7 +234,8 @@ public final class InProcessCollective implements Collective {
                     + " timed out after " + group.timeout + " waiting for rank(s) " + group.missing(), e);
         } catch (BrokenBarrierException e) {
             throw new CollectiveException("in-process group " + group.jobId + ": rank " + rank
-                    + " saw the group broken (a peer timed out, failed or closed)", e);
+                    + " saw the group broken (a peer timed out, failed or closed); rank(s) "
+                    + group.missing() + " had not arrived", e);
         }
     }
 
