@@ -27,6 +27,8 @@ final class RingOp implements ChannelFutureListener {
     static final int FORWARD_BYTES = 256 * 1024;
     /** Initial sends are cut into writes of this size (progress tracking, fairness). */
     static final int WRITE_BYTES = 4 * 1024 * 1024;
+    /** Smaller remainders of a step are read into ordinary buffers (a window costs a slice and a syscall). */
+    static final int MIN_WINDOW = 4096;
 
     private final OpHeader header;
     private final ByteBuf work;
@@ -36,6 +38,7 @@ final class RingOp implements ChannelFutureListener {
     private final String prevName;
     private final String nextName;
     private final CompletableFuture<Void> done = new CompletableFuture<>();
+    private final int lastForwardStep;
 
     // I/O-thread state
     private RingTransport transport;
@@ -49,6 +52,7 @@ final class RingOp implements ChannelFutureListener {
     private int carryLen;
     private int pendingWrites;
     private boolean finished;
+    private boolean started;
 
     // read by the waiting caller
     private volatile long lastProgressNanos = System.nanoTime();
@@ -65,6 +69,13 @@ final class RingOp implements ChannelFutureListener {
         this.work = work.capacity() == 0 ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(work);
         this.plan = plan;
         this.steps = plan.receives();
+        int last = -1;
+        for (int i = 0; i < steps.size(); i++) {
+            if (steps.get(i).forward()) {
+                last = i;
+            }
+        }
+        this.lastForwardStep = last;
         this.prevName = prevName;
         this.nextName = nextName;
     }
@@ -85,6 +96,11 @@ final class RingOp implements ChannelFutureListener {
         return inputComplete;
     }
 
+    /** Whether everything this operation sends (initial slices and forwards) has been written (I/O thread). */
+    boolean sendsComplete() {
+        return started && pendingWrites == 0 && stepIndex > lastForwardStep;
+    }
+
     /** Whether the operation still consumes input (not complete, not failed); I/O thread. */
     boolean wantsInput() {
         return !inputComplete && !finished;
@@ -94,6 +110,7 @@ final class RingOp implements ChannelFutureListener {
     void start(RingTransport owner, Channel outChannel) {
         this.transport = owner;
         this.out = outChannel;
+        this.started = true;
         lastProgressNanos = System.nanoTime();
         write(Unpooled.wrappedBuffer(header.encode()));
         for (RingSchedule.Slice s : plan.initialSends()) {
@@ -175,11 +192,35 @@ final class RingOp implements ChannelFutureListener {
         }
     }
 
+    /**
+     * A window of this operation's memory where the next {@code ≤ max} bytes of the stream belong, for
+     * the socket to read into directly; null unless the next bytes are part of a copy step (I/O thread).
+     */
+    ByteBuf receiveWindow(int max) {
+        if (finished || inputComplete || headerLen < OpHeader.BYTES || carryLen != 0 || stepIndex >= steps.size()) {
+            return null;
+        }
+        RingSchedule.Step s = steps.get(stepIndex);
+        int len = Math.min(max, s.length() - stepPos);
+        if (s.reduce() || len < MIN_WINDOW) {
+            return null;
+        }
+        return work.retainedSlice(s.offset() + stepPos, len).clear();
+    }
+
     private void copyFrom(ByteBuf in, RingSchedule.Step s) {
         int n = Math.min(in.readableBytes(), s.length() - stepPos);
-        work.setBytes(s.offset() + stepPos, in, in.readerIndex(), n);
+        if (!inPlace(in, s.offset() + stepPos)) {
+            work.setBytes(s.offset() + stepPos, in, in.readerIndex(), n);
+        }
         in.skipBytes(n);
         stepPos += n;
+    }
+
+    /** Whether {@code in}'s readable bytes already are this operation's memory at {@code offset}. */
+    private boolean inPlace(ByteBuf in, int offset) {
+        return in.hasMemoryAddress() && work.hasMemoryAddress()
+                && in.memoryAddress() + in.readerIndex() == work.memoryAddress() + offset;
     }
 
     private void reduceFrom(ByteBuf in, RingSchedule.Step s) {

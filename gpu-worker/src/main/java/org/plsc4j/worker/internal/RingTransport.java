@@ -52,6 +52,9 @@ final class RingTransport {
     /** Socket send/receive buffers: loopback throughput improves markedly up to about 4 MiB. */
     static final int SOCKET_BUFFER = Integer.getInteger("plsc4j.netty.socketBuffer", 4 * 1024 * 1024);
 
+    /** Largest direct read into an operation's memory (see {@link InPlaceRecvAllocator}). */
+    static final int RECEIVE_WINDOW = 4 * 1024 * 1024;
+
     private final CollectiveConfig config;
     private final int rank;
     private final int worldSize;
@@ -74,6 +77,7 @@ final class RingTransport {
     private Channel in;
     private Channel out;
     private RingOp current;
+    private CollectiveException lostAfterUse;
     private final ArrayDeque<ByteBuf> pending = new ArrayDeque<>();
 
     RingTransport(CollectiveConfig config, TransportKind kind) {
@@ -139,7 +143,9 @@ final class RingTransport {
                 .childOption(ChannelOption.SO_RCVBUF, SOCKET_BUFFER)
                 .childOption(ChannelOption.SO_SNDBUF, SOCKET_BUFFER)
                 .childOption(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
-                .childOption(ChannelOption.RCVBUF_ALLOCATOR, new AdaptiveRecvByteBufAllocator(4096, 256 * 1024, 1024 * 1024))
+                .childOption(ChannelOption.RCVBUF_ALLOCATOR, new InPlaceRecvAllocator(
+                        new AdaptiveRecvByteBufAllocator(4096, 256 * 1024, 1024 * 1024), this::receiveWindow,
+                        RECEIVE_WINDOW))
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
@@ -308,6 +314,18 @@ final class RingTransport {
         }
     }
 
+    /**
+     * Where the next inbound bytes can be read directly (I/O thread): a window of the running
+     * operation's memory of at most {@code max} bytes, or null (see {@link InPlaceRecvAllocator}).
+     */
+    ByteBuf receiveWindow(int max) {
+        RingOp op = current;
+        if (op == null || failure != null || !pending.isEmpty()) {
+            return null;
+        }
+        return op.receiveWindow(max);
+    }
+
     /** Data from the predecessor (I/O thread). */
     void onData(ByteBuf buf) {
         if (failure != null) {
@@ -354,16 +372,27 @@ final class RingTransport {
         if (current == op) {
             current = null;
         }
+        if (lostAfterUse != null) {
+            failNow(lostAfterUse);
+        }
     }
 
     void onConnectionLost(Channel ch, Throwable cause) {
         if (closing || failure != null) {
             return;
         }
-        String which = ch == in ? "the connection from " + describePeer(prev) : "the connection to " + describePeer(next);
+        boolean inbound = ch == in;
+        String which = inbound ? "the connection from " + describePeer(prev) : "the connection to " + describePeer(next);
         RingOp op = current;
-        failNow(new CollectiveException("rank " + rank + ": lost " + which
-                + (op == null ? "" : " during " + op.header().describe()) + (cause == null ? "" : ": " + cause), cause));
+        CollectiveException e = new CollectiveException("rank " + rank + ": lost " + which
+                + (op == null ? "" : " during " + op.header().describe()) + (cause == null ? "" : ": " + cause), cause);
+        if (op != null && (inbound ? op.inputComplete() : op.sendsComplete())) {
+            // the running operation no longer needs this connection: a peer that completed the operation
+            // may close while this rank still waits for its other side. Fail once the operation is done.
+            lostAfterUse = e;
+            return;
+        }
+        failNow(e);
     }
 
     void onProtocolError(String problem) {

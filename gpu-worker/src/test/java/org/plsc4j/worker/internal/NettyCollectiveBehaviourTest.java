@@ -309,4 +309,36 @@ class NettyCollectiveBehaviourTest {
             }
         }
     }
+
+    /**
+     * A rank that completed an operation may close while its predecessor still waits for the rest of
+     * that operation from the other side of the ring: that close must not fail the predecessor's
+     * (already served) operation. Repeated, because it depends on which rank finishes first.
+     */
+    @Test
+    void aRankClosingRightAfterTheLastOperationDoesNotFailItsPeers() throws Exception {
+        for (int round = 0; round < 15; round++) {
+            InMemoryRendezvous rendezvous = new InMemoryRendezvous(3);
+            List<Future<float[]>> results = new ArrayList<>();
+            for (int r = 0; r < 3; r++) {
+                CollectiveConfig cfg = CollectiveConfig.builder().jobId("close-" + round).rank(r).worldSize(3)
+                        .rendezvous(rendezvous).build();
+                results.add(pool.submit(() -> {
+                    try (NettyCollective c = NettyCollective.join(cfg)) {
+                        float[] recv = new float[3 * 1000];
+                        float[] send = new float[1000];
+                        java.util.Arrays.fill(send, cfg.rank());
+                        c.allGather(send, recv);
+                        return recv;
+                    }
+                }));
+            }
+            for (Future<float[]> f : results) {
+                float[] recv = f.get(60, TimeUnit.SECONDS);
+                for (int i = 0; i < recv.length; i += 999) {
+                    assertEquals(i / 1000, recv[i], 0f, "round " + round + ", element " + i);
+                }
+            }
+        }
+    }
 }

@@ -1,0 +1,43 @@
+package org.plsc4j.bench;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.annotation.JsonPropertyOrder;
+import java.util.List;
+
+/**
+ * What one {@code plsc4j bench allgather} run measured; {@code --json} prints it as one JSON object.
+ * The field names are a public contract (scripts compare runs by them): they never follow Java renames.
+ *
+ * @param version plsc4j version
+ * @param workers ranks N (threads of this JVM)
+ * @param bytesPerRank M: bytes each rank contributes
+ * @param iterations timed iterations of each
+ * @param warmup untimed iterations of each
+ * @param transport the Netty transport ("epoll" or "nio")
+ * @param socketBuffer SO_SNDBUF/SO_RCVBUF of both, bytes
+ * @param nettyGbps (N−1)·M / median Netty all-gather time, 1e9 bytes/s
+ * @param nioGbps (N−1)·M / median SocketChannel ring time, 1e9 bytes/s
+ * @param ratio nettyGbps / nioGbps
+ * @param nettyMs median Netty all-gather wall time, ms
+ * @param nettyMsAll every timed Netty iteration, ms
+ * @param nioMs median baseline wall time, ms
+ * @param nioMsAll every timed baseline iteration, ms
+ */
+@JsonPropertyOrder({"version", "workers", "bytes_per_rank", "iterations", "warmup", "transport", "socket_buffer",
+    "netty_gbps", "nio_gbps", "ratio", "netty_ms", "netty_ms_all", "nio_ms", "nio_ms_all"})
+record AllGatherBenchResult(
+        @JsonProperty("version") String version,
+        @JsonProperty("workers") int workers,
+        @JsonProperty("bytes_per_rank") long bytesPerRank,
+        @JsonProperty("iterations") int iterations,
+        @JsonProperty("warmup") int warmup,
+        @JsonProperty("transport") String transport,
+        @JsonProperty("socket_buffer") int socketBuffer,
+        @JsonProperty("netty_gbps") double nettyGbps,
+        @JsonProperty("nio_gbps") double nioGbps,
+        @JsonProperty("ratio") double ratio,
+        @JsonProperty("netty_ms") double nettyMs,
+        @JsonProperty("netty_ms_all") List<Double> nettyMsAll,
+        @JsonProperty("nio_ms") double nioMs,
+        @JsonProperty("nio_ms_all") List<Double> nioMsAll) {
+}
