@@ -1,0 +1,219 @@
+package org.plsc4j.core;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.annotation.JsonPropertyOrder;
+import java.util.List;
+import java.util.Locale;
+import java.util.Objects;
+
+/**
+ * Every setting of a training job, with PLSC's snake_case names and defaults: what a YAML job file,
+ * {@code --set key=value} and {@code org.plsc4j.Entry}'s setters all produce ({@link TrainConfigs}
+ * parses and merges them, then this constructor validates).
+ *
+ * <p>Why one flat record: the names are a public contract shared by the YAML files, the CLI, the
+ * checkpoint manifest ({@code config}) and PLSC users' habits, so they live in one place. Differences
+ * from PLSC, on purpose:
+ * <ul>
+ *   <li>{@code train_batch_size} is the <em>global</em> batch over all workers (PLSC: per GPU), so the
+ *       global batch — and the loss curve — do not depend on the worker count, also when an elastic
+ *       job loses or gains a worker. PLSC's 8 GPUs × 128 is {@code train_batch_size: 1024} here.</li>
+ *   <li>{@code train_image_num} defaults to the data set's size (PLSC: 5822653, MS1M).</li>
+ *   <li>{@code softmax}/{@code arcface} (PLSC: data parallel with a replicated FC) are computed exactly
+ *       like their {@code dist_} forms here: the FC is always sharded, which gives the same numbers.</li>
+ * </ul>
+ */
+@JsonPropertyOrder(alphabetic = false)
+public record TrainConfig(
+        @JsonProperty("train_batch_size") int trainBatchSize,
+        @JsonProperty("test_batch_size") int testBatchSize,
+        @JsonProperty("dataset_dir") String datasetDir,
+        @JsonProperty("dataset_format") String datasetFormat,
+        @JsonProperty("train_image_num") Integer trainImageNum,
+        @JsonProperty("train_epochs") int trainEpochs,
+        @JsonProperty("warmup_epochs") double warmupEpochs,
+        @JsonProperty("lr") double lr,
+        @JsonProperty("lr_steps") List<Long> lrSteps,
+        @JsonProperty("scale_lr_by_batch") boolean scaleLrByBatch,
+        @JsonProperty("momentum") double momentum,
+        @JsonProperty("weight_decay") double weightDecay,
+        @JsonProperty("val_targets") List<String> valTargets,
+        @JsonProperty("with_test") boolean withTest,
+        @JsonProperty("test_period") int testPeriod,
+        @JsonProperty("model_name") String modelName,
+        @JsonProperty("checkpoint_dir") String checkpointDir,
+        @JsonProperty("model_save_dir") String modelSaveDir,
+        @JsonProperty("loss_type") String lossType,
+        @JsonProperty("margin") double margin,
+        @JsonProperty("margin1") Double margin1,
+        @JsonProperty("margin2") Double margin2,
+        @JsonProperty("margin3") Double margin3,
+        @JsonProperty("scale") double scale,
+        @JsonProperty("emb_size") int embSize,
+        @JsonProperty("num_classes") int numClasses,
+        @JsonProperty("image_shape") List<Integer> imageShape,
+        @JsonProperty("sample_ratio") double sampleRatio,
+        @JsonProperty("calc_acc") boolean calcAcc,
+        @JsonProperty("seed") long seed,
+        @JsonProperty("layout") String layout,
+        @JsonProperty("log_period") int logPeriod,
+        @JsonProperty("skip_bad_samples") boolean skipBadSamples,
+        @JsonProperty("use_fp16") boolean useFp16,
+        @JsonProperty("init_loss_scaling") double initLossScaling,
+        @JsonProperty("incr_every_n_steps") int incrEveryNSteps,
+        @JsonProperty("decr_every_n_nan_or_inf") int decrEveryNNanOrInf,
+        @JsonProperty("incr_ratio") double incrRatio,
+        @JsonProperty("decr_ratio") double decrRatio,
+        @JsonProperty("use_dynamic_loss_scaling") boolean useDynamicLossScaling,
+        @JsonProperty("amp_lists") List<String> ampLists,
+        @JsonProperty("fs_name") String fsName,
+        @JsonProperty("fs_ugi") String fsUgi,
+        @JsonProperty("fs_dir_for_save") String fsDirForSave,
+        @JsonProperty("fs_checkpoint_dir") String fsCheckpointDir) {
+
+    /** The loss types {@code loss_type} accepts (each also with a {@code dist_} prefix). */
+    public static final List<String> LOSS_TYPES = List.of("softmax", "arcface", "cosface", "combined");
+
+    /** Validates every field; messages name the key, the value and what was expected. */
+    public TrainConfig {
+        positive("train_batch_size", trainBatchSize);
+        positive("test_batch_size", testBatchSize);
+        nonEmpty("dataset_dir", datasetDir);
+        oneOf("dataset_format", datasetFormat, List.of("label_txt", "base64"));
+        if (trainImageNum != null) {
+            positive("train_image_num", trainImageNum);
+        }
+        positive("train_epochs", trainEpochs);
+        check(warmupEpochs >= 0 && Double.isFinite(warmupEpochs), "warmup_epochs", warmupEpochs, "a finite value >= 0");
+        check(lr > 0 && Double.isFinite(lr), "lr", lr, "a finite value > 0");
+        Objects.requireNonNull(lrSteps, "lr_steps");
+        for (int i = 0; i < lrSteps.size(); i++) {
+            Long s = lrSteps.get(i);
+            if (s == null || s <= 0 || (i > 0 && s <= lrSteps.get(i - 1))) {
+                throw new IllegalArgumentException("lr_steps : " + lrSteps
+                        + " (expected: strictly increasing positive step numbers)");
+            }
+        }
+        check(momentum >= 0 && momentum < 1, "momentum", momentum, "0 <= x < 1");
+        check(weightDecay >= 0 && Double.isFinite(weightDecay), "weight_decay", weightDecay, "a finite value >= 0");
+        Objects.requireNonNull(valTargets, "val_targets");
+        for (String t : valTargets) {
+            if (t == null || t.isBlank() || t.contains("/") || t.contains("\\")) {
+                throw new IllegalArgumentException("val_targets : " + valTargets
+                        + " (expected: names of .bin files in dataset_dir, e.g. lfw,cfp_fp)");
+            }
+        }
+        check(testPeriod >= 0, "test_period", testPeriod, ">= 0 steps, 0 = after each epoch only");
+        nonEmpty("model_name", modelName);
+        Objects.requireNonNull(checkpointDir, "checkpoint_dir");
+        nonEmpty("model_save_dir", modelSaveDir);
+        String base = lossBase(lossType);
+        if (!LOSS_TYPES.contains(base)) {
+            throw new IllegalArgumentException("loss_type : " + lossType + " (expected: one of " + LOSS_TYPES
+                    + ", optionally with the prefix dist_)");
+        }
+        if (base.equals("combined") && (margin1 == null || margin2 == null || margin3 == null)) {
+            throw new IllegalArgumentException("loss_type : " + lossType
+                    + " needs margin1, margin2 and margin3 (got " + margin1 + ", " + margin2 + ", " + margin3 + ")");
+        }
+        check(scale > 0 && scale <= MarginConfig.MAX_SCALE, "scale", scale, "0 < x <= " + MarginConfig.MAX_SCALE);
+        positive("emb_size", embSize);
+        positive("num_classes", numClasses);
+        if (imageShape == null || imageShape.size() != 3 || imageShape.get(0) == null || imageShape.get(0) != 3
+                || imageShape.get(1) == null || imageShape.get(1) < 8 || imageShape.get(2) == null
+                || imageShape.get(2) < 8) {
+            throw new IllegalArgumentException("image_shape : " + imageShape + " (expected: [3, H, W] with H, W >= 8)");
+        }
+        check(sampleRatio > 0 && sampleRatio <= 1, "sample_ratio", sampleRatio, "0 < x <= 1");
+        ClassLayout.Kind.parse(layout);
+        positive("log_period", logPeriod);
+        check(initLossScaling > 0, "init_loss_scaling", initLossScaling, "> 0");
+        positive("incr_every_n_steps", incrEveryNSteps);
+        positive("decr_every_n_nan_or_inf", decrEveryNNanOrInf);
+        check(incrRatio > 1, "incr_ratio", incrRatio, "> 1");
+        check(decrRatio > 0 && decrRatio < 1, "decr_ratio", decrRatio, "0 < x < 1");
+        if (useFp16) {
+            throw new IllegalArgumentException("use_fp16 : true (not yet supported: mixed precision comes with the"
+                    + " mixed-precision issue; the other six loss-scaling keys are accepted and recorded)");
+        }
+        for (String[] kv : new String[][] {{"fs_name", fsName}, {"fs_ugi", fsUgi}, {"fs_dir_for_save", fsDirForSave},
+            {"fs_checkpoint_dir", fsCheckpointDir}}) {
+            if (kv[1] != null && !kv[1].isEmpty()) {
+                throw new IllegalArgumentException(kv[0] + " : " + kv[1]
+                        + " (not yet supported: HDFS upload/download comes with the hdfs-sync issue)");
+            }
+        }
+        lrSteps = List.copyOf(lrSteps);
+        valTargets = List.copyOf(valTargets);
+        imageShape = List.copyOf(imageShape);
+        ampLists = ampLists == null ? null : List.copyOf(ampLists);
+    }
+
+    /** The margin of the loss type: softmax (1, 0, 0), arcface (1, margin, 0), cosface (1, 0, margin), combined (m1, m2, m3). */
+    public MarginConfig marginConfig() {
+        return switch (lossBase(lossType)) {
+            case "softmax" -> MarginConfig.softmax(scale);
+            case "arcface" -> MarginConfig.arcface(margin, scale);
+            case "cosface" -> MarginConfig.cosface(margin, scale);
+            default -> MarginConfig.combined(margin1, margin2, margin3, scale);
+        };
+    }
+
+    /** The class layout kind. */
+    public ClassLayout.Kind layoutKind() {
+        return ClassLayout.Kind.parse(layout);
+    }
+
+    /**
+     * The FC layer's configuration for {@code numClasses} × {@code embSize} with this job's loss,
+     * sampling, layout, seed, momentum and weight decay.
+     */
+    public FcConfig fcConfig() {
+        return new FcConfig(numClasses, embSize, marginConfig(), sampleRatio, layoutKind(), seed, momentum, weightDecay);
+    }
+
+    /** The learning rate at step 0 of the decay schedule: {@code lr · train_batch_size / 1024} when scale_lr_by_batch. */
+    public double baseLr() {
+        return scaleLrByBatch ? lr * trainBatchSize / 1024.0 : lr;
+    }
+
+    /** Image height. */
+    public int imageHeight() {
+        return imageShape.get(1);
+    }
+
+    /** Image width. */
+    public int imageWidth() {
+        return imageShape.get(2);
+    }
+
+    private static String lossBase(String lossType) {
+        if (lossType == null) {
+            throw new IllegalArgumentException("loss_type : null (expected: one of " + LOSS_TYPES + ")");
+        }
+        String t = lossType.toLowerCase(Locale.ROOT);
+        return t.startsWith("dist_") ? t.substring(5) : t;
+    }
+
+    private static void positive(String key, long v) {
+        check(v > 0, key, v, "> 0");
+    }
+
+    private static void nonEmpty(String key, String v) {
+        if (v == null || v.isBlank()) {
+            throw new IllegalArgumentException(key + " : \"" + (v == null ? "" : v) + "\" (expected: a non-empty value)");
+        }
+    }
+
+    private static void oneOf(String key, String v, List<String> allowed) {
+        if (!allowed.contains(v)) {
+            throw new IllegalArgumentException(key + " : " + v + " (expected: one of " + allowed + ")");
+        }
+    }
+
+    private static void check(boolean ok, String key, Object value, String expected) {
+        if (!ok) {
+            throw new IllegalArgumentException(key + " : " + value + " (expected: " + expected + ")");
+        }
+    }
+}

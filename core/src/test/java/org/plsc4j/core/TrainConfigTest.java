@@ -1,0 +1,113 @@
+package org.plsc4j.core;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class TrainConfigTest {
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void defaultsArePlscs() {
+        TrainConfig c = TrainConfigs.defaultConfig();
+        assertEquals(128, c.trainBatchSize());
+        assertEquals(120, c.testBatchSize());
+        assertEquals(0.1, c.lr());
+        assertEquals(List.of(100000L, 160000L, 220000L), c.lrSteps());
+        assertEquals(0.5, c.margin());
+        assertEquals(64.0, c.scale());
+        assertEquals(512, c.embSize());
+        assertEquals(85742, c.numClasses());
+        assertEquals(List.of(3, 112, 112), c.imageShape());
+        assertEquals("dist_arcface", c.lossType());
+        assertEquals(List.of("lfw"), c.valTargets());
+        assertEquals("ResNet50", c.modelName());
+        assertEquals(120, c.trainEpochs());
+        assertNull(c.trainImageNum());
+        assertEquals(MarginConfig.arcface(0.5, 64), c.marginConfig());
+        assertEquals(0.1 * 128 / 1024, c.baseLr(), 1e-15);
+    }
+
+    @Test
+    void fileThenSetsOverrideTheDefaults() throws Exception {
+        Path f = dir.resolve("job.yaml");
+        Files.writeString(f, "num_classes: 1001\nval_targets: lfw,cfp_fp\nloss_type: dist_cosface\nmargin: 0.35\n"
+                + "lr_steps: [10, 20]\n");
+        TrainConfig c = TrainConfigs.load(f, List.of("lr=0.5", "lr_steps=[30, 40, 50]", "checkpoint_dir="));
+        assertEquals(1001, c.numClasses());
+        assertEquals(List.of("lfw", "cfp_fp"), c.valTargets());
+        assertEquals(MarginConfig.cosface(0.35, 64), c.marginConfig());
+        assertEquals(0.5, c.lr());
+        assertEquals(List.of(30L, 40L, 50L), c.lrSteps());
+        assertEquals("", c.checkpointDir());
+        // the tree written into manifests binds back to the same config
+        assertEquals(c, TrainConfigs.bind(TrainConfigs.toTree(c), "manifest"));
+    }
+
+    @Test
+    void combinedLossTakesThreeMargins() {
+        TrainConfig c = TrainConfigs.load(null, List.of("loss_type=combined", "margin1=1.0", "margin2=0.3",
+                "margin3=0.2"));
+        assertEquals(MarginConfig.combined(1.0, 0.3, 0.2, 64), c.marginConfig());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> TrainConfigs.load(null, List.of("loss_type=combined", "margin2=0.3")));
+        assertTrue(e.getMessage().contains("margin1, margin2 and margin3"), e.getMessage());
+    }
+
+    @Test
+    void badKeysAndValuesAreNamed() throws Exception {
+        Path f = dir.resolve("bad.yaml");
+        Files.writeString(f, "num_clases: 10\n");
+        IllegalArgumentException unknown = assertThrows(IllegalArgumentException.class,
+                () -> TrainConfigs.load(f, List.of()));
+        assertTrue(unknown.getMessage().contains("bad.yaml: unknown key 'num_clases'"), unknown.getMessage());
+        assertTrue(unknown.getMessage().contains("did you mean num_classes"), unknown.getMessage());
+
+        Files.writeString(f, "num_classes: many\n");
+        IllegalArgumentException type = assertThrows(IllegalArgumentException.class,
+                () -> TrainConfigs.load(f, List.of()));
+        assertTrue(type.getMessage().contains("num_classes : \"many\" (expected: an integer)"), type.getMessage());
+
+        Files.writeString(f, "lr: [1\n");
+        IllegalArgumentException yaml = assertThrows(IllegalArgumentException.class,
+                () -> TrainConfigs.load(f, List.of()));
+        assertTrue(yaml.getMessage().startsWith(f + ":"), yaml.getMessage());
+
+        for (String[] bad : new String[][] {
+            {"sample_ratio=1.5", "sample_ratio : 1.5 (expected: 0 < x <= 1)"},
+            {"loss_type=hinge", "loss_type : hinge"},
+            {"image_shape=[1, 32, 32]", "image_shape : [1, 32, 32]"},
+            {"lr_steps=[20, 10]", "lr_steps : [20, 10]"},
+            {"dataset_format=csv", "dataset_format : csv"},
+            {"use_fp16=true", "use_fp16 : true (not yet supported"},
+            {"fs_name=hdfs://nn:9000", "fs_name : hdfs://nn:9000 (not yet supported"},
+            {"layout=striped", "layout : striped"},
+            {"train_batch_size=0", "train_batch_size : 0 (expected: > 0)"},
+            {"lr", "--set : lr (expected: key=value)"},
+        }) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> TrainConfigs.load(null, List.of(bad[0])), bad[0]);
+            assertTrue(e.getMessage().contains(bad[1]), bad[0] + " -> " + e.getMessage());
+        }
+        assertThrows(IllegalArgumentException.class, () -> TrainConfigs.load(dir.resolve("nope.yaml"), List.of()));
+    }
+
+    @Test
+    void entryStyleMapsMergeOverTheDefaults() {
+        TrainConfig c = TrainConfigs.bind(TrainConfigs.merged(Map.of("emb_size", 64, "sample_ratio", 0.1)), "Entry");
+        assertEquals(64, c.embSize());
+        assertEquals(0.1, c.sampleRatio());
+        assertEquals(new FcConfig(85742, 64, MarginConfig.arcface(0.5, 64), 0.1, ClassLayout.Kind.BALANCED, 0, 0.9,
+                5e-4), c.fcConfig());
+    }
+}
