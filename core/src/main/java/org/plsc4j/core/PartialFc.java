@@ -50,8 +50,11 @@ public final class PartialFc {
      * @param loss the mean margin-softmax loss over the global batch (the same on every rank)
      * @param featureGrad dL/d(local features) [b, D], for the backbone's backward
      * @param sampledClasses number of class centers this rank used in the step
+     * @param acc1 fraction of the global batch whose label's cosine is the largest of all (sampled)
+     *     classes over all ranks; NaN unless requested
+     * @param acc5 the same for the five largest; NaN unless requested
      */
-    public record StepResult(double loss, INDArray featureGrad, int sampledClasses) {
+    public record StepResult(double loss, INDArray featureGrad, int sampledClasses, double acc1, double acc5) {
     }
 
     private final FcConfig config;
@@ -187,6 +190,17 @@ public final class PartialFc {
      *     feature width other than emb_size, or ranks disagreeing on batch or embedding size
      */
     public StepResult step(INDArray localFeatures, int[] localLabels, double lr, long step) {
+        return step(localFeatures, localLabels, lr, step, false);
+    }
+
+    /**
+     * As {@link #step(INDArray, int[], double, long)}, and with {@code calcAcc} also top-1/top-5
+     * accuracy over the sharded logits (PLSC's {@code calc_acc}): each rank counts, per row, its
+     * sampled classes whose cosine beats the label's (taken from the owning rank), and one all-reduce
+     * sums the counts. Ranked on cosines without the margin, as at inference; with sampling, among the
+     * sampled classes. Costs two small all-reduces and one pass over the logits.
+     */
+    public StepResult step(INDArray localFeatures, int[] localLabels, double lr, long step, boolean calcAcc) {
         int b = localFeatures.rows();
         if (localFeatures.rank() != 2 || localFeatures.columns() != emb) {
             throw new IllegalArgumentException("features shape : " + Arrays.toString(localFeatures.shape())
@@ -232,6 +246,8 @@ public final class PartialFc {
         kernel.reset(sample.targetColumns());
 
         float scale = (float) config.margin().scale();
+        TopKCounter topK = calcAcc ? new TopKCounter(targetCosines(xHat, labels, sample), sample.targetColumns())
+                : null;
         // 3. forward, chunk by chunk
         for (int j0 = 0; j0 < s; j0 += chunk) {
             int k = Math.min(chunk, s - j0);
@@ -239,9 +255,22 @@ public final class PartialFc {
             INDArray z = matrix(logits, batch, k, (long) batch * j0);
             Nd4j.gemm(xHat, w, z, false, true, 1.0, 0.0);
             Dense.scaleColumns(z, inverseNorms(sample.localIndices(), j0, k, full, scale));
+            if (topK != null) {
+                topK.count(z, j0, scale);
+            }
             kernel.forwardChunk(j0 / chunk, z, j0, matrix(exps, batch, k, (long) batch * j0));
         }
         double[] losses = kernel.finish(collective);
+        double acc1 = Double.NaN;
+        double acc5 = Double.NaN;
+        if (topK != null) {
+            int[] better = topK.counts();
+            if (world > 1) {
+                collective.allReduce(better, org.plsc4j.core.collective.ReduceOp.SUM);
+            }
+            acc1 = TopKCounter.fractionBelow(better, 1);
+            acc5 = TopKCounter.fractionBelow(better, 5);
+        }
 
         // 4. backward and update, chunk by chunk
         INDArray dxHat = gradGathered;
@@ -297,7 +326,77 @@ public final class PartialFc {
         for (double l : losses) {
             sum += l;
         }
-        return new StepResult(sum / batch, dx, s);
+        return new StepResult(sum / batch, dx, s, acc1, acc5);
+    }
+
+    /**
+     * Every row's cosine with its label's center, from the rank owning the label (one all-reduce):
+     * what the other classes' cosines are ranked against.
+     */
+    private float[] targetCosines(INDArray xHat, int[] labels, ClassCenterSampler.Sample sample) {
+        int batch = labels.length;
+        float[] t = new float[batch];
+        int start = layout.start(rank);
+        int[] cols = sample.targetColumns();
+        for (int i = 0; i < batch; i++) {
+            if (cols[i] >= 0) {
+                int local = labels[i] - start;
+                double dot = xHat.getRow(i).mul(weights.getRow(local)).sumNumber().doubleValue();
+                t[i] = (float) (dot / Math.max(norms[local], NORM_EPS));
+            }
+        }
+        if (collective.worldSize() > 1) {
+            collective.allReduce(t, org.plsc4j.core.collective.ReduceOp.SUM);
+        }
+        return t;
+    }
+
+    /** Counts, per row, this rank's sampled classes whose cosine is larger than the label's. */
+    private static final class TopKCounter {
+        private final float[] targetCos;
+        private final int[] targetCols;
+        private final int[] better;
+
+        TopKCounter(float[] targetCos, int[] targetCols) {
+            this.targetCos = targetCos;
+            this.targetCols = targetCols;
+            this.better = new int[targetCos.length];
+        }
+
+        /** Takes chunk [j0, j0 + z.columns()) of scaled cosines s·cos (before the margin is applied). */
+        void count(INDArray z, int j0, float scale) {
+            int rows = z.rows();
+            int width = z.columns();
+            float[] thr = new float[rows];
+            for (int i = 0; i < rows; i++) {
+                thr[i] = targetCos[i] * scale;
+            }
+            INDArray above = z.subColumnVector(Nd4j.createFromArray(thr).reshape(rows, 1)).gt(0)
+                    .castTo(DataType.FLOAT).sum(1);
+            float[] n = above.toFloatVector();
+            for (int i = 0; i < rows; i++) {
+                int c = Math.round(n[i]);
+                int t = targetCols[i] - j0;
+                if (t >= 0 && t < width && z.getFloat(i, t) > thr[i]) {
+                    c--; // the label itself, recomputed in another order, may round a hair above
+                }
+                better[i] += c;
+            }
+        }
+
+        int[] counts() {
+            return better;
+        }
+
+        static double fractionBelow(int[] better, int k) {
+            int hits = 0;
+            for (int c : better) {
+                if (c < k) {
+                    hits++;
+                }
+            }
+            return (double) hits / better.length;
+        }
     }
 
     private void checkShapesAgree(int b) {

@@ -113,4 +113,39 @@ final class Float64Reference {
         }
         return s;
     }
+
+    /**
+     * Top-1 and top-5 accuracy of cosine logits in float64, as {lower, upper} bounds: a class counts as
+     * beating the label when its cosine is above the label's by more than {@code tol} (lower bound) or
+     * by more than −tol (upper bound), so float32 rounding of near ties cannot fail a test.
+     *
+     * @return {{acc1 lower, acc1 upper}, {acc5 lower, acc5 upper}}
+     */
+    static double[][] topKAccuracyBounds(double[][] x, double[][] w, int[] labels, double tol) {
+        double[][] out = new double[2][2];
+        for (int i = 0; i < x.length; i++) {
+            double[] cos = new double[w.length];
+            for (int j = 0; j < w.length; j++) {
+                cos[j] = dot(x[i], w[j]) / Math.sqrt(dot(x[i], x[i]) * dot(w[j], w[j]));
+            }
+            int surelyBetter = 0;
+            int maybeBetter = 0;
+            for (int j = 0; j < w.length; j++) {
+                if (j != labels[i]) {
+                    surelyBetter += cos[j] > cos[labels[i]] + tol ? 1 : 0;
+                    maybeBetter += cos[j] > cos[labels[i]] - tol ? 1 : 0;
+                }
+            }
+            int[] ks = {1, 5};
+            for (int k = 0; k < 2; k++) {
+                out[k][0] += maybeBetter < ks[k] ? 1.0 / x.length : 0;
+                out[k][1] += surelyBetter < ks[k] ? 1.0 / x.length : 0;
+            }
+        }
+        for (double[] o : out) {
+            o[0] -= 1e-12;
+            o[1] += 1e-12;
+        }
+        return out;
+    }
 }

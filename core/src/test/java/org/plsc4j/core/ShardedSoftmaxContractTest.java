@@ -138,7 +138,7 @@ public abstract class ShardedSoftmaxContractTest {
                     int r = col.rank();
                     double[][] mine = Arrays2.rows(x, r * local, (r + 1) * local);
                     int[] myLabels = java.util.Arrays.copyOfRange(labels, r * local, (r + 1) * local);
-                    return shards.get(r).step(Arrays2.toFloat(mine), myLabels, lr, st);
+                    return shards.get(r).step(Arrays2.toFloat(mine), myLabels, lr, st, true);
                 });
                 // the same sample, computed as each rank did
                 List<Integer> globalRows = new ArrayList<>();
@@ -156,7 +156,15 @@ public abstract class ShardedSoftmaxContractTest {
                     wS[j] = w[globalRows.get(j)];
                 }
                 Float64Reference.Out ref = Float64Reference.fc(x, wS, remapped, m);
+                double[][] accBounds = Float64Reference.topKAccuracyBounds(x, wS, remapped, 1e-5);
                 for (int r = 0; r < n; r++) {
+                    for (int k = 0; k < 2; k++) {
+                        double acc = k == 0 ? res.get(r).acc1() : res.get(r).acc5();
+                        assertTrue(acc >= accBounds[k][0] && acc <= accBounds[k][1], "acc" + (k == 0 ? 1 : 5)
+                                + " step " + step + " rank " + r + ": " + acc + " (expected within "
+                                + java.util.Arrays.toString(accBounds[k]) + ")");
+                    }
+
                     Arrays2.assertClose("loss step " + step + " rank " + r, ref.loss(), res.get(r).loss(), 1e-5);
                     Arrays2.assertClose("dX step " + step + " rank " + r,
                             Arrays2.rows(ref.dX(), r * local, (r + 1) * local),
@@ -179,6 +187,75 @@ public abstract class ShardedSoftmaxContractTest {
                 Arrays2.assertClose("momentum step " + step, v, vImpl, 1e-4);
                 w = wImpl; // continue from the float32 state so rounding does not compound
                 v = vImpl;
+            }
+        } finally {
+            g.forEach(Collective::close);
+        }
+    }
+
+    /**
+     * calc_acc over the shards: rows planted near their label's center (top-1), near a mix of it and
+     * other centers (top-5 but not top-1) and random rows give the float64 top-k accuracy, on every rank.
+     */
+    @ParameterizedTest(name = "N={0} {1} sample_ratio={2}")
+    @MethodSource("fcCases")
+    void distTopKAccuracyEqualsSingleDevice(int n, ClassLayout.Kind kind, double ratio) {
+        SplittableRandom rng = new SplittableRandom(TestSeed.of("dist-acc" + n + kind + ratio));
+        int c = 1001;
+        int d = 24;
+        int b = 24;
+        FcConfig cfg = FcConfig.builder().numClasses(c).embSize(d).margin(MarginConfig.arcface(0.5, 32))
+                .sampleRatio(ratio).layout(kind).seed(TestSeed.of("dist-acc-w")).build();
+        ClassLayout layout = ClassLayout.of(kind, c, n);
+        int local = b / n;
+        List<Collective> g = group(n);
+        try {
+            List<PartialFc> shards = Ranks.run(g, col -> PartialFc.create(cfg, col, 64));
+            double[][] w = new double[c][];
+            for (int r = 0; r < n; r++) {
+                System.arraycopy(Arrays2.toDouble(shards.get(r).weights()), 0, w, layout.start(r), layout.size(r));
+            }
+            int[] labels = rng.ints(b, 0, c).toArray();
+            double[][] x = Arrays2.gaussian(rng, b, d, 1.0);
+            for (int i = 0; i < b; i++) {
+                int kind3 = i % 3; // 0: near the label's center, 1: between it and two others, 2: random
+                for (int k = 0; k < d && kind3 < 2; k++) {
+                    double mix = kind3 == 0 ? w[labels[i]][k]
+                            : 0.5 * w[labels[i]][k] + 0.7 * w[(labels[i] + 1) % c][k] + 0.7 * w[(labels[i] + 2) % c][k];
+                    x[i][k] = 100 * mix + 0.01 * x[i][k];
+                }
+            }
+            double[][] xf = Arrays2.roundToFloat(x);
+            List<PartialFc.StepResult> res = Ranks.run(g, col -> {
+                int r = col.rank();
+                return shards.get(r).step(Arrays2.toFloat(Arrays2.rows(xf, r * local, (r + 1) * local)),
+                        java.util.Arrays.copyOfRange(labels, r * local, (r + 1) * local), 1e-9, 0, true);
+            });
+            List<Integer> globalRows = new ArrayList<>();
+            int[] remapped = null;
+            for (int r = 0; r < n; r++) {
+                ClassCenterSampler.Sample s = ClassCenterSampler.sample(labels, layout, r, ratio, cfg.seed(), 0);
+                for (int j : s.localIndices()) {
+                    globalRows.add(layout.start(r) + j);
+                }
+                remapped = s.remappedLabels();
+            }
+            double[][] wS = new double[globalRows.size()][];
+            for (int j = 0; j < wS.length; j++) {
+                wS[j] = w[globalRows.get(j)];
+            }
+            double[][] bounds = Float64Reference.topKAccuracyBounds(xf, wS, remapped, 1e-5);
+            assertTrue(bounds[0][0] >= 1.0 / 3 - 1e-9, "planted top-1 rows: " + java.util.Arrays.toString(bounds[0]));
+            if (ratio == 1.0) {
+                assertTrue(bounds[1][0] > bounds[0][1], "planted top-5-not-top-1 rows: " + java.util.Arrays.deepToString(bounds));
+            }
+            for (int r = 0; r < n; r++) {
+                double a1 = res.get(r).acc1();
+                double a5 = res.get(r).acc5();
+                assertTrue(a1 >= bounds[0][0] && a1 <= bounds[0][1], "acc1 rank " + r + ": " + a1 + " vs "
+                        + java.util.Arrays.toString(bounds[0]));
+                assertTrue(a5 >= bounds[1][0] && a5 <= bounds[1][1], "acc5 rank " + r + ": " + a5 + " vs "
+                        + java.util.Arrays.toString(bounds[1]));
             }
         } finally {
             g.forEach(Collective::close);
