@@ -110,6 +110,11 @@ public final class PartialFc {
         return config;
     }
 
+    /** This shard's rank in the group. */
+    public int rank() {
+        return rank;
+    }
+
     /** The class layout over the group. */
     public ClassLayout layout() {
         return layout;

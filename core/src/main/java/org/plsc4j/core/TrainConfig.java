@@ -37,6 +37,7 @@ public record TrainConfig(
         @JsonProperty("scale_lr_by_batch") boolean scaleLrByBatch,
         @JsonProperty("momentum") double momentum,
         @JsonProperty("weight_decay") double weightDecay,
+        @JsonProperty("fc_weight_decay") Double fcWeightDecay,
         @JsonProperty("val_targets") List<String> valTargets,
         @JsonProperty("with_test") boolean withTest,
         @JsonProperty("test_period") int testPeriod,
@@ -96,6 +97,10 @@ public record TrainConfig(
         }
         check(momentum >= 0 && momentum < 1, "momentum", momentum, "0 <= x < 1");
         check(weightDecay >= 0 && Double.isFinite(weightDecay), "weight_decay", weightDecay, "a finite value >= 0");
+        if (fcWeightDecay != null) {
+            check(fcWeightDecay >= 0 && Double.isFinite(fcWeightDecay), "fc_weight_decay", fcWeightDecay,
+                    "a finite value >= 0, or null for weight_decay");
+        }
         Objects.requireNonNull(valTargets, "val_targets");
         for (String t : valTargets) {
             if (t == null || t.isBlank() || t.contains("/") || t.contains("\\")) {
@@ -169,7 +174,8 @@ public record TrainConfig(
      * sampling, layout, seed, momentum and weight decay.
      */
     public FcConfig fcConfig() {
-        return new FcConfig(numClasses, embSize, marginConfig(), sampleRatio, layoutKind(), seed, momentum, weightDecay);
+        return new FcConfig(numClasses, embSize, marginConfig(), sampleRatio, layoutKind(), seed, momentum,
+                fcWeightDecay != null ? fcWeightDecay : weightDecay);
     }
 
     /** The learning rate at step 0 of the decay schedule: {@code lr · train_batch_size / 1024} when scale_lr_by_batch. */

@@ -1,0 +1,123 @@
+package org.plsc4j.worker;
+
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.plsc4j.checkpoint.Checkpoint;
+import org.plsc4j.checkpoint.CheckpointWriter;
+import org.plsc4j.checkpoint.Checkpoints;
+import org.plsc4j.checkpoint.Manifest;
+import org.plsc4j.checkpoint.ManifestInfo;
+import org.plsc4j.core.ClassLayout;
+import org.plsc4j.core.PartialFc;
+import org.plsc4j.core.TrainConfig;
+import org.plsc4j.core.TrainConfigs;
+import org.plsc4j.core.collective.Collective;
+
+/**
+ * What a training job puts into and takes out of a checkpoint: every rank its FC shard (weights
+ * and momentum, with its class range), rank 0 the backbone (parameters and batch-norm state) and
+ * the optimizer state; the manifest carries the full {@link TrainConfig}.
+ *
+ * <p>Why separate from the checkpoint module: that module knows arrays and files, this class knows
+ * what a trainer's arrays are. Loading reads only this rank's class range, so a warm start with
+ * another worker count or layout re-partitions the FC exactly.
+ */
+public final class CheckpointIo {
+
+    /** Sub-directory of the optimizer state arrays. */
+    public static final String OPTIMIZER = "optimizer";
+
+    private CheckpointIo() {
+    }
+
+    /**
+     * A checkpoint directory (with manifest.json) as is, or the newest complete checkpoint of a
+     * model_save_dir.
+     *
+     * @throws IllegalArgumentException naming the directory when it holds neither
+     */
+    public static Checkpoint resolve(Path dir) throws IOException {
+        if (Files.isRegularFile(dir.resolve(Manifest.FILE_NAME))) {
+            return Checkpoint.open(dir);
+        }
+        if (Files.isDirectory(dir)) {
+            Optional<Path> latest = Checkpoints.latest(dir);
+            if (latest.isPresent()) {
+                return Checkpoint.open(latest.get());
+            }
+        }
+        throw new IllegalArgumentException("checkpoint_dir : " + dir + " (expected: a checkpoint directory with "
+                + Manifest.FILE_NAME + ", or a model_save_dir holding numbered checkpoints)");
+    }
+
+    /**
+     * Loads this rank's FC rows (its range under the current layout, whatever layout wrote them), the
+     * backbone and, when saved, the optimizer state.
+     *
+     * @throws IllegalArgumentException naming both values when num_classes or emb_size differ
+     */
+    public static void load(Checkpoint ck, TrainConfig config, PartialFc fc, Backbone backbone, Optimizer optimizer)
+            throws IOException {
+        if (ck.numClasses() != config.numClasses()) {
+            throw new IllegalArgumentException("num_classes : " + config.numClasses() + " (expected: "
+                    + ck.numClasses() + " as in the checkpoint " + ck.dir() + ")");
+        }
+        if (ck.embSize() != config.embSize()) {
+            throw new IllegalArgumentException("emb_size : " + config.embSize() + " (expected: " + ck.embSize()
+                    + " as in the checkpoint " + ck.dir() + ")");
+        }
+        ClassLayout layout = fc.layout();
+        int rank = fc.rank();
+        int start = layout.start(rank);
+        int end = layout.end(rank);
+        fc.load(ck.readFcWeights(start, end), ck.readFcMomentum(start, end));
+        backbone.load(ck.readBackbone());
+        Map<String, Map<String, String>> arrays = ck.manifest().arrays();
+        if (optimizer != null && arrays != null && arrays.containsKey(OPTIMIZER)) {
+            optimizer.loadState(ck.readArrays(OPTIMIZER));
+        }
+    }
+
+    /**
+     * Writes checkpoint {@code model_save_dir/<epoch>} from every rank: each its FC shard, rank 0 the
+     * backbone, the optimizer state and (after a barrier) the manifest, which makes it visible.
+     *
+     * @return the checkpoint directory
+     */
+    public static Path save(Path modelSaveDir, int epoch, long step, String runId, TrainConfig config, PartialFc fc,
+                            Backbone backbone, Optimizer optimizer, Collective collective) throws IOException {
+        Trainer.ensureDir(modelSaveDir);
+        int rank = collective.rank();
+        ClassLayout layout = fc.layout();
+        CheckpointWriter w = CheckpointWriter.open(modelSaveDir, Integer.toString(epoch), runId + "-" + step, true);
+        // a rank that fails here throws; its peers then fail at the barrier with the collective's
+        // timeout naming it, and rank 0 never commits, so no incomplete checkpoint becomes visible
+        w.writeFcShard(rank, layout.start(rank), layout.end(rank), fc.weights(), fc.momentum());
+        if (rank == 0) {
+            Map<String, INDArray> all = new LinkedHashMap<>(backbone.parameters());
+            all.putAll(backbone.state());
+            w.writeBackbone(all);
+            if (optimizer != null && !optimizer.state().isEmpty()) {
+                w.writeArrays(OPTIMIZER, optimizer.state());
+            }
+        }
+        collective.barrier();
+        Path out = w.target();
+        if (rank == 0) {
+            ObjectNode extra = JsonNodeFactory.instance.objectNode();
+            extra.put("model_name", config.modelName());
+            extra.put("run_id", runId);
+            out = w.commit(new ManifestInfo(config.numClasses(), config.embSize(), collective.worldSize(),
+                    layout.kind(), step, epoch, TrainConfigs.toTree(config), extra));
+        }
+        collective.barrier();
+        return out;
+    }
+}
