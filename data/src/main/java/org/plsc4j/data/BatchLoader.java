@@ -11,6 +11,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -214,6 +215,7 @@ public final class BatchLoader implements AutoCloseable {
         boolean interrupted = false;
         try {
             producer.join(10_000);
+            decoders.awaitTermination(10, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             interrupted = true;
         }
