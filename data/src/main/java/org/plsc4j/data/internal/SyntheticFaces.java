@@ -16,7 +16,7 @@ import javax.imageio.ImageWriter;
 import javax.imageio.stream.MemoryCacheImageOutputStream;
 
 /**
- * Renders the synthetic identities: each class is a seeded prototype (background colour and 3–4
+ * Renders the synthetic identities: each class is a seeded prototype (background colour and 4–6
  * coloured ellipses, rectangles or stripes), each sample the prototype shifted by a few pixels with
  * brightness jitter and per-pixel noise, JPEG-encoded at quality 0.9. A class is recognisable from
  * any of its samples, so a small CNN can learn them. Every image is a function of (seed, class,
@@ -54,7 +54,7 @@ public final class SyntheticFaces {
             g.fillRect(0, 0, size, size);
             int maxShift = Math.max(1, size / 16);
             g.translate(jitter.nextInt(-maxShift, maxShift + 1), jitter.nextInt(-maxShift, maxShift + 1));
-            int shapes = 3 + proto.nextInt(2);
+            int shapes = 4 + proto.nextInt(3);
             for (int s = 0; s < shapes; s++) {
                 g.setColor(color(proto, 60, 256));
                 int kind = proto.nextInt(3);
@@ -79,7 +79,7 @@ public final class SyntheticFaces {
             g.dispose();
         }
         byte[] px = ((DataBufferByte) img.getRaster().getDataBuffer()).getData();
-        double brightness = 0.85 + 0.3 * jitter.nextDouble();
+        double brightness = 0.9 + 0.2 * jitter.nextDouble();
         for (int i = 0; i < px.length; i++) {
             int v = (int) Math.round((px[i] & 0xff) * brightness) + jitter.nextInt(-8, 9);
             px[i] = (byte) Math.min(255, Math.max(0, v));
