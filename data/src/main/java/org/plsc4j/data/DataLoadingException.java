@@ -9,7 +9,10 @@ public final class DataLoadingException extends IllegalStateException {
 
     private static final long serialVersionUID = 1L;
 
-    /** @param message the original failure's message; @param cause the original failure */
+    /**
+     * @param message the original failure's message
+     * @param cause the original failure
+     */
     public DataLoadingException(String message, Throwable cause) {
         super(message, cause);
     }

@@ -34,11 +34,12 @@ class GenDataCommandTest {
     void writesADatasetAndPrintsOneSummaryLine() throws Exception {
         Path out = dir.resolve("d");
         Run r = run("--out", out.toString(), "--classes", "3", "--per-class", "2", "--image-size", "16", "--pairs", "10",
-                "--format", "base64", "--parts", "2");
+                "--format", "base64", "--parts", "2", "--validate");
         assertEquals(0, r.code(), r.err());
         assertEquals(1, r.out().lines().count(), r.out());
         assertTrue(r.out().startsWith("gen-data: " + out + " format=base64 classes=3 per_class=2 samples=6 image_size=16 "),
                 r.out());
+        assertTrue(r.out().contains(" validated=true "), r.out());
         assertTrue(Files.isRegularFile(out.resolve("file_list.txt")));
         assertEquals(10, VerificationSet.read(out.resolve("synth.bin")).pairs());
     }

@@ -4,9 +4,14 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import org.plsc4j.data.Dataset;
+import org.plsc4j.data.DatasetConfig;
 import org.plsc4j.data.DatasetFormat;
 import org.plsc4j.data.DatasetGenerator;
 import org.plsc4j.data.GeneratorOptions;
+import org.plsc4j.data.ImagePreprocessor;
+import org.plsc4j.data.ImageShape;
+import org.plsc4j.data.VerificationSet;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -59,6 +64,10 @@ public final class GenDataCommand implements Callable<Integer> {
             description = "File name of the verification set (default: ${DEFAULT-VALUE}).")
     String binName;
 
+    @Option(names = "--validate",
+            description = "Reopen the written dataset with validateImages (decode every image) and check the counts.")
+    boolean validate;
+
     @Override
     public Integer call() throws Exception {
         GeneratorOptions options;
@@ -70,14 +79,43 @@ public final class GenDataCommand implements Callable<Integer> {
         }
         long t0 = System.nanoTime();
         DatasetGenerator.Result r = DatasetGenerator.generate(options);
+        if (validate) {
+            check(r, options);
+        }
         double seconds = (System.nanoTime() - t0) / 1e9;
         PrintWriter w = spec.commandLine().getOut();
         w.println(String.format(Locale.ROOT,
                 "gen-data: %s format=%s classes=%d per_class=%d samples=%d image_size=%d index=%s bin=%s pairs=%d "
-                        + "bytes=%d seconds=%.2f",
+                        + "bytes=%d validated=%s seconds=%.2f",
                 r.dir(), options.format(), classes, perClass, r.samples(), imageSize, r.index(),
-                r.bin() == null ? "-" : r.bin().toString(), r.pairs(), r.bytes(), seconds));
+                r.bin() == null ? "-" : r.bin().toString(), r.pairs(), r.bytes(), validate, seconds));
         w.flush();
         return 0;
+    }
+
+    /** Reads everything back: every image decodes, labels and counts are as written. */
+    private static void check(DatasetGenerator.Result r, GeneratorOptions o) throws java.io.IOException {
+        DatasetConfig config = new DatasetConfig(r.dir(), o.format(), o.classes(), ImageShape.square(o.imageSize()),
+                false, true);
+        try (Dataset d = Dataset.open(config)) {
+            if (d.size() != r.samples()) {
+                throw new IllegalStateException("validate : " + d.size() + " samples read (expected: " + r.samples() + ")");
+            }
+            for (int i = 0; i < d.size(); i++) {
+                if (d.label(i) != i / o.perClass()) {
+                    throw new IllegalStateException("validate : " + d.source(i) + " has label " + d.label(i)
+                            + " (expected: " + i / o.perClass() + ")");
+                }
+            }
+        }
+        if (r.bin() != null) {
+            VerificationSet v = VerificationSet.read(r.bin());
+            if (v.pairs() != r.pairs()) {
+                throw new IllegalStateException("validate : " + v.pairs() + " pairs read (expected: " + r.pairs() + ")");
+            }
+            for (int i = 0; i < v.images().size(); i++) {
+                ImagePreprocessor.decode(v.images().get(i), r.bin() + " image " + i);
+            }
+        }
     }
 }

@@ -80,8 +80,14 @@ public final class SyntheticFaces {
         }
         byte[] px = ((DataBufferByte) img.getRaster().getDataBuffer()).getData();
         double brightness = 0.9 + 0.2 * jitter.nextDouble();
+        long bits = 0;
         for (int i = 0; i < px.length; i++) {
-            int v = (int) Math.round((px[i] & 0xff) * brightness) + jitter.nextInt(-8, 9);
+            if ((i & 15) == 0) {
+                bits = jitter.nextLong(); // 16 noise values of 4 bits each
+            }
+            int noise = (int) (bits & 15) - 8; // uniform in [-8, 7]
+            bits >>>= 4;
+            int v = (int) ((px[i] & 0xff) * brightness + 0.5) + noise;
             px[i] = (byte) Math.min(255, Math.max(0, v));
         }
         return img;
