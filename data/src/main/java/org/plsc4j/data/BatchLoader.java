@@ -40,13 +40,14 @@ public final class BatchLoader implements AutoCloseable {
     private final BlockingQueue<Object> queue;
     private final ExecutorService decoders;
     private final Thread producer;
+    private final List<Thread> decoderThreads = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final AtomicBoolean closed = new AtomicBoolean();
     private final BadSampleLog readFailures = new BadSampleLog();
     private Object peeked;
     private boolean finished;
 
-    /** The end-of-plan marker. */
-    private enum End { END }
+    /** Markers: the plan is done; the loader was closed (wakes a consumer blocked in {@link #next()}). */
+    private enum End { END, CLOSED }
 
     /** A failure of the loader threads, delivered in order. */
     private record Failure(Throwable error) {
@@ -75,6 +76,7 @@ public final class BatchLoader implements AutoCloseable {
         this.decoders = Executors.newFixedThreadPool(config.decodeThreads(), r -> {
             Thread t = new Thread(r, name + "-decode-" + decoderId.incrementAndGet());
             t.setDaemon(true);
+            decoderThreads.add(t);
             return t;
         });
         this.producer = new Thread(this::produce, name);
@@ -98,6 +100,10 @@ public final class BatchLoader implements AutoCloseable {
         if (peeked == End.END) {
             finished = true;
             return false;
+        }
+        if (peeked == End.CLOSED) {
+            finished = true;
+            throw new IllegalStateException("BatchLoader is closed");
         }
         if (peeked instanceof Failure f) {
             finished = true;
@@ -194,7 +200,7 @@ public final class BatchLoader implements AutoCloseable {
             }
         } catch (ExecutionException e) {
             for (Future<?> f : futures) {
-                f.cancel(true);
+                f.cancel(false); // no interrupts: an interrupted FileChannel read closes the channel for every reader
             }
             throw e;
         }
@@ -203,23 +209,32 @@ public final class BatchLoader implements AutoCloseable {
         return new Batch(epoch, step, images, labels, indices, List.copyOf(bad));
     }
 
-    /** Stops the loader threads; idempotent. Does not close the dataset. */
+    /**
+     * Stops the loader threads and waits (up to 10 s) for them to end; idempotent. A consumer blocked
+     * in {@link #next()} gets an {@link IllegalStateException}. Does not close the dataset.
+     */
     @Override
     public void close() {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
+        // only the producer is interrupted (it blocks in queue.put / Future.get, never in I/O); decode
+        // tasks finish their current rows: interrupting a FileChannel read would close the channel
         producer.interrupt();
-        decoders.shutdownNow();
+        decoders.shutdown();
         queue.clear();
         boolean interrupted = false;
         try {
             producer.join(10_000);
             decoders.awaitTermination(10, TimeUnit.SECONDS);
+            for (Thread t : decoderThreads) {
+                t.join(1_000);
+            }
         } catch (InterruptedException e) {
             interrupted = true;
         }
         queue.clear();
+        queue.offer(End.CLOSED);
         if (interrupted) {
             Thread.currentThread().interrupt();
         }

@@ -221,4 +221,25 @@ class DatasetBadDataTest {
             assertEquals(0, ds.badSamples().count());
         }
     }
+
+    @Test
+    void anInterruptedReaderDoesNotBreakTheBase64DatasetForOthers() throws Exception {
+        Path d = base64(Base64.getEncoder().encodeToString(TestImages.tagged(40, 8)) + "\t4");
+        try (Dataset ds = Dataset.open(strict(d, DatasetFormat.BASE64))) {
+            Throwable[] seen = new Throwable[1];
+            Thread t = new Thread(() -> {
+                Thread.currentThread().interrupt();
+                try {
+                    ds.encoded(2); // an interrupted FileChannel read closes the channel
+                } catch (RuntimeException e) {
+                    seen[0] = e;
+                }
+            }, "interrupted-reader");
+            t.start();
+            t.join();
+            assertTrue(seen[0] instanceof java.io.UncheckedIOException, "interrupted read fails: " + seen[0]);
+            assertEquals(TestImages.norm(40), ds.read(2, false)[0], 0f);
+            assertEquals(TestImages.norm(30), ds.read(3, false)[0], 0f);
+        }
+    }
 }

@@ -5,14 +5,17 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 import org.plsc4j.data.BadDataException;
 import org.plsc4j.data.BadSampleLog;
 import org.plsc4j.data.Dataset;
@@ -38,7 +41,9 @@ public final class Base64Dataset implements Dataset {
 
     private final DatasetConfig config;
     private final String[] partNames;
-    private final FileChannel[] channels;
+    private final Path[] partPaths;
+    private final AtomicReferenceArray<FileChannel> channels;
+    private volatile boolean closed;
     private final int[] part;
     private final long[] offset;
     private final int[] length;
@@ -46,11 +51,12 @@ public final class Base64Dataset implements Dataset {
     private final int[] lines;
     private final BadSampleLog bad;
 
-    private Base64Dataset(DatasetConfig config, String[] partNames, FileChannel[] channels, int[] part, long[] offset,
+    private Base64Dataset(DatasetConfig config, Path[] partPaths, FileChannel[] channels, int[] part, long[] offset,
                           int[] length, int[] labels, int[] lines, BadSampleLog bad) {
         this.config = config;
-        this.partNames = partNames;
-        this.channels = channels;
+        this.partPaths = partPaths;
+        this.partNames = Arrays.stream(partPaths).map(Path::toString).toArray(String[]::new);
+        this.channels = new AtomicReferenceArray<>(channels);
         this.part = part;
         this.offset = offset;
         this.length = length;
@@ -88,7 +94,7 @@ public final class Base64Dataset implements Dataset {
         for (int p = 0; p < parts.size(); p++) {
             scan(parts.get(p), p, config, bad, index);
         }
-        String[] names = parts.stream().map(Path::toString).toArray(String[]::new);
+        Path[] names = parts.toArray(new Path[0]);
         FileChannel[] channels = new FileChannel[parts.size()];
         try {
             for (int p = 0; p < parts.size(); p++) {
@@ -231,11 +237,10 @@ public final class Base64Dataset implements Dataset {
     @Override
     public byte[] encoded(int i) {
         ByteBuffer buf = ByteBuffer.allocate(length[i]);
-        FileChannel ch = channels[part[i]];
         try {
             long pos = offset[i];
             while (buf.hasRemaining()) {
-                int n = ch.read(buf, pos);
+                int n = read(part[i], buf, pos);
                 if (n < 0) {
                     throw new BadDataException(partNames[part[i]], lines[i], "image : file ended at byte " + pos
                             + " (expected: " + length[i] + " base64 characters from byte " + offset[i]
@@ -252,10 +257,37 @@ public final class Base64Dataset implements Dataset {
             n--;
         }
         try {
-            return Base64.getDecoder().decode(n == text.length ? text : java.util.Arrays.copyOf(text, n));
+            return Base64.getDecoder().decode(n == text.length ? text : Arrays.copyOf(text, n));
         } catch (IllegalArgumentException e) {
             throw new BadDataException(partNames[part[i]], lines[i], "image : invalid base64, " + e.getMessage()
                     + " (expected: standard base64 of a JPEG or PNG)", e);
+        }
+    }
+
+    /**
+     * A positional read of part {@code p}. A FileChannel is closed for everyone when a thread is
+     * interrupted in a read; another thread's interrupt must not break this reader, so a channel
+     * found closed (while the dataset is open) is reopened once.
+     */
+    private int read(int p, ByteBuffer buf, long pos) throws IOException {
+        FileChannel ch = channels.get(p);
+        try {
+            return ch.read(buf, pos);
+        } catch (ClosedChannelException e) {
+            if (closed || Thread.currentThread().isInterrupted()) {
+                throw e;
+            }
+            synchronized (this) {
+                if (closed) {
+                    throw e;
+                }
+                FileChannel now = channels.get(p);
+                if (!now.isOpen()) {
+                    now = FileChannel.open(partPaths[p], StandardOpenOption.READ);
+                    channels.set(p, now);
+                }
+                return now.read(buf, pos);
+            }
         }
     }
 
@@ -265,11 +297,12 @@ public final class Base64Dataset implements Dataset {
     }
 
     @Override
-    public void close() throws IOException {
+    public synchronized void close() throws IOException {
+        closed = true;
         IOException first = null;
-        for (FileChannel ch : channels) {
+        for (int p = 0; p < channels.length(); p++) {
             try {
-                ch.close();
+                channels.get(p).close();
             } catch (IOException e) {
                 if (first == null) {
                     first = e;
