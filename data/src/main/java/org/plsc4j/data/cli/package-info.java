@@ -1,0 +1,2 @@
+/** The {@code plsc4j gen-data} command. */
+package org.plsc4j.data.cli;
