@@ -2,6 +2,7 @@ package org.plsc4j.checkpoint.internal;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.MapperFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -72,7 +73,7 @@ public final class Json {
         try {
             return MAPPER.readValue(bytes, type);
         } catch (JsonMappingException e) {
-            throw new CheckpointException(name + ": " + describe(e), e);
+            throw new CheckpointException(name + ": " + describe(e, MAPPER.readTree(bytes)), e);
         } catch (JsonProcessingException e) {
             throw new CheckpointException(name + ": not valid JSON: " + firstLine(e.getOriginalMessage())
                     + " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr(), e);
@@ -85,23 +86,28 @@ public final class Json {
     }
 
     /** "field a.b[2].c : what (expected: ...)" from Jackson's path and message. */
-    static String describe(JsonMappingException e) {
+    static String describe(JsonMappingException e, JsonNode tree) {
         StringBuilder path = new StringBuilder();
+        JsonNode found = tree;
         for (JsonMappingException.Reference r : e.getPath()) {
             if (r.getFieldName() != null) {
                 if (path.length() > 0) {
                     path.append('.');
                 }
                 path.append(r.getFieldName());
+                found = found == null ? null : found.get(r.getFieldName());
             } else if (r.getIndex() >= 0) {
                 path.append('[').append(r.getIndex()).append(']');
+                found = found == null ? null : found.get(r.getIndex());
             }
         }
         String msg = firstLine(e.getOriginalMessage());
         if (msg.startsWith("Missing required creator property")) {
             Matcher m = PROPERTY.matcher(msg);
             if (m.find()) {
-                String field = (path.length() > 0 ? path + "." : "") + m.group(1);
+                String p = path.toString();
+                String field = p.equals(m.group(1)) || p.endsWith("." + m.group(1)) ? p
+                        : (p.isEmpty() ? "" : p + ".") + m.group(1);
                 return "field " + field + " : missing (expected: a value)";
             }
         }
@@ -112,7 +118,8 @@ public final class Json {
             return "field " + path + " : " + quote(ife.getValue()) + " (expected: " + typeName(ife.getTargetType()) + ")";
         }
         if (e instanceof MismatchedInputException mie && mie.getTargetType() != null) {
-            return "field " + path + " : wrong type (expected: " + typeName(mie.getTargetType()) + "; " + msg + ")";
+            return "field " + path + " : " + (found == null ? "wrong type" : abbreviate(found.toString()))
+                    + " (expected: " + typeName(mie.getTargetType()) + ")";
         }
         return "field " + path + " : " + msg;
     }
@@ -136,6 +143,10 @@ public final class Json {
 
     private static String quote(Object v) {
         return v instanceof String s ? "\"" + s + "\"" : String.valueOf(v);
+    }
+
+    private static String abbreviate(String s) {
+        return s.length() > 60 ? s.substring(0, 60) + "..." : s;
     }
 
     private static String firstLine(String s) {
