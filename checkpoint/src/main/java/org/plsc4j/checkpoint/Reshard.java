@@ -32,10 +32,11 @@ public final class Reshard {
      * @param out the new checkpoint
      * @param from layout of the input
      * @param to layout of the output
+     * @param embSize embedding size D
      * @param files files written
      * @param bytes bytes written
      */
-    public record Result(Path out, ClassLayout from, ClassLayout to, int files, long bytes) {
+    public record Result(Path out, ClassLayout from, ClassLayout to, int embSize, int files, long bytes) {
     }
 
     /** Frees an array's native memory now rather than when the GC finds it (shards can be GiBs). */
@@ -90,7 +91,7 @@ public final class Reshard {
             for (Manifest.FileEntry f : result.manifest().files()) {
                 bytes += f.bytes();
             }
-            return new Result(done, in.layout(), to, result.manifest().files().size(), bytes);
+            return new Result(done, in.layout(), to, m.embSize(), result.manifest().files().size(), bytes);
         } finally {
             if (!ok) {
                 w.abort();

@@ -11,6 +11,7 @@ import java.util.Properties;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import org.plsc4j.bench.BenchCommand;
+import org.plsc4j.checkpoint.cli.ReshardCommand;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -39,6 +40,7 @@ import picocli.CommandLine.UnmatchedArgumentException;
         description = "Sharded margin-softmax (Partial FC) training for millions of classes on the JVM.",
         subcommands = {
             BenchCommand.class,
+            ReshardCommand.class,
             HelpCommand.class,
         })
 public final class Main {
