@@ -65,6 +65,46 @@ class CheckpointTest {
         assertEquals("class range : [20, 24) (expected: 0 <= class_start < class_end <= num_classes = 23)", e.getMessage());
     }
 
+    /** Ranks writing at the same time (threads here, processes in a job) into one staging directory. */
+    @Test
+    void ranksWriteConcurrentlyAndRankZeroCommitsAfterTheBarrier() throws Exception {
+        int n = 4;
+        ClassLayout layout = ClassLayout.ceil(37, n);
+        Fc fc = Fc.random(37, 8, TestSeed.of("concurrent"));
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(n, r -> {
+            Thread t = new Thread(r, "test-rank");
+            t.setDaemon(true);
+            return t;
+        });
+        try {
+            List<java.util.concurrent.Future<CheckpointWriter>> ranks = new java.util.ArrayList<>();
+            for (int r = 0; r < n; r++) {
+                int rank = r;
+                ranks.add(pool.submit(() -> {
+                    CheckpointWriter w = CheckpointWriter.open(dir, "12", "job-x-step-120");
+                    w.writeFcShard(rank, layout.start(rank), layout.end(rank), fc.weightRows(layout.start(rank), layout.end(rank)),
+                            fc.momentumRows(layout.start(rank), layout.end(rank)));
+                    if (rank == 0) {
+                        w.writeBackbone(TestCheckpoints.backbone(12));
+                    }
+                    return w;
+                }));
+            }
+            CheckpointWriter rank0 = ranks.get(0).get();
+            for (java.util.concurrent.Future<CheckpointWriter> f : ranks) {
+                f.get(); // the barrier
+            }
+            rank0.commit(TestCheckpoints.info(layout, 8, 120));
+        } finally {
+            pool.shutdownNow();
+        }
+        Checkpoint cp = Checkpoint.open(dir.resolve("12"));
+        assertEquals(layout, cp.layout());
+        assertEquals(cp.manifest().files().stream().mapToLong(Manifest.FileEntry::bytes).sum(), cp.verifyAll());
+        assertEquals(fc.weights(), cp.readFcWeights(0, 37));
+        assertEquals(fc.momentum(), cp.readFcMomentum(0, 37));
+    }
+
     @Test
     void manifestRecordsLayoutFilesAndProvenance() throws Exception {
         Fc fc = Fc.random(10, 3, TestSeed.of("manifest"));

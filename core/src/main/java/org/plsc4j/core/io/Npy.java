@@ -281,7 +281,7 @@ public final class Npy {
             Header h = readHeader(ch, file.toString());
             INDArray out = allocate(h, h.shape());
             if (h.count() > 0) {
-                copyIn(ch, h.dataOffset(), h.dataBytes(), out, 0, file.toString());
+                copyIn(ch, h.dataOffset(), h.dataBytes(), out, 0, file.toString(), CHUNK_BYTES);
             }
             return out;
         }
@@ -308,6 +308,11 @@ public final class Npy {
      */
     public static void readRows(FileChannel ch, Header h, String name, long r0, long r1, INDArray dst, long dstRow)
             throws IOException {
+        readRows(ch, h, name, r0, r1, dst, dstRow, CHUNK_BYTES);
+    }
+
+    static void readRows(FileChannel ch, Header h, String name, long r0, long r1, INDArray dst, long dstRow,
+                         int chunkBytes) throws IOException {
         checkRowRange(h, r0, r1, name);
         if (r1 == r0) {
             return;
@@ -334,7 +339,7 @@ public final class Npy {
         }
         long rowBytes = h.rowBytes();
         if (r1 > r0 && rowBytes > 0) {
-            copyIn(ch, h.dataOffset() + r0 * rowBytes, (r1 - r0) * rowBytes, dst, dstRow * rowBytes, name);
+            copyIn(ch, h.dataOffset() + r0 * rowBytes, (r1 - r0) * rowBytes, dst, dstRow * rowBytes, name, chunkBytes);
         }
     }
 
@@ -362,12 +367,12 @@ public final class Npy {
         return Nd4j.createUninitialized(h.dtype().dataType(), shape, 'c');
     }
 
-    private static void copyIn(FileChannel ch, long filePos, long bytes, INDArray dst, long dstOffset, String name)
-            throws IOException {
+    private static void copyIn(FileChannel ch, long filePos, long bytes, INDArray dst, long dstOffset, String name,
+                               int chunkBytes) throws IOException {
         checkNativeOrder();
         BytePointer base = new BytePointer(dst.data().addressPointer()).position(0);
         for (long done = 0; done < bytes; ) {
-            int n = (int) Math.min(CHUNK_BYTES, bytes - done);
+            int n = (int) Math.min(chunkBytes, bytes - done);
             ByteBuffer window = window(base, dstOffset + done, n);
             readFully(ch, window, filePos + done, name);
             if (window.hasRemaining()) {

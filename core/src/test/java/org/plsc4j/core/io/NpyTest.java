@@ -179,6 +179,19 @@ class NpyTest {
                 assertEquals(expect, dst.getFloat(r, c), "dst row " + r);
             }
         }
+        // through small windows (odd sizes, crossing rows), as a > 2 GiB read goes through 8 MiB ones
+        for (int chunk : new int[] {1, 7, 36, 37, 1000}) {
+            INDArray into = Nd4j.valueArrayOf(new long[] {50, 9}, -1f);
+            try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
+                Npy.readRows(ch, Npy.readHeader(ch, p.toString()), p.toString(), 3, 47, into, 2, chunk);
+            }
+            for (int r = 0; r < 50; r++) {
+                for (int c = 0; c < 9; c++) {
+                    float expect = r >= 2 && r < 46 ? value(r + 1, c) : -1f;
+                    assertEquals(expect, into.getFloat(r, c), "chunk " + chunk + " row " + r);
+                }
+            }
+        }
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Npy.readRows(p, 10, 51));
         assertEquals(p + ": rows : [10, 51) (expected: 0 <= r0 <= r1 <= 50, the rows of shape (50, 9))", e.getMessage());
     }
