@@ -92,6 +92,11 @@ class CorruptionTest {
         assertManifestError(m -> m.put("emb_size", "four"), "field emb_size : \"four\" (expected: an integer)");
         assertManifestError(m -> m.put("emb_size", 4.5), "field emb_size : 4.5 (expected: an integer)");
         assertManifestError(m -> m.putNull("step"), "field step : null (expected: a value)");
+        assertManifestError(m -> m.putNull("config"), "config : null (expected: a value)");
+        assertManifestError(m -> m.remove("provenance"), "field provenance : missing (expected: a value)");
+        assertManifestError(m -> ((ObjectNode) m.get("provenance")).putNull("created_at"),
+                "provenance.created_at : null (expected: a value)");
+        assertManifestError(m -> ((ObjectNode) m.get("files").get(2)).putNull("sha256"), "files[2].sha256 : null (expected: a value)");
         assertManifestError(m -> ((ObjectNode) m.get("shards").get(1)).remove("class_end"),
                 "field shards[1].class_end : missing (expected: a value)");
         assertManifestError(m -> ((ObjectNode) m.get("files").get(0)).put("bytes", "many"),
@@ -110,6 +115,19 @@ class CorruptionTest {
                 "files[0].sha256 : \"abc\" (expected: 64 lowercase hex digits)");
         assertManifestError(m -> ((ObjectNode) m.get("backbone")).put("extra.param", "backbone/nope.npy"),
                 "backbone[\"extra.param\"] : \"backbone/nope.npy\" (expected: a path listed in files)");
+
+        // the optional fields may be absent
+        Path file = cp.resolve("manifest.json");
+        byte[] original = Files.readAllBytes(file);
+        ObjectNode tree = (ObjectNode) new ObjectMapper().readTree(original);
+        tree.remove("extra");
+        tree.remove("arrays");
+        Files.write(file, new ObjectMapper().writeValueAsBytes(tree));
+        Checkpoint lean = Checkpoint.open(cp);
+        assertEquals(null, lean.extra());
+        assertEquals(Map.of(), lean.manifest().arrays());
+        assertEquals(fc.weights(), lean.readFcWeights(0, 12));
+        Files.write(file, original);
 
         Files.writeString(cp.resolve("manifest.json"), "{\"format_version\": 1,");
         CheckpointException e = assertThrows(CheckpointException.class, () -> Checkpoint.open(cp));

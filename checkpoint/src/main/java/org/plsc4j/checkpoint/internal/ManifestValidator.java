@@ -23,6 +23,19 @@ public final class ManifestValidator {
 
     /** Throws IllegalArgumentException naming the first bad field. */
     public static void validate(Manifest m) {
+        present(m.layout(), "layout");
+        present(m.shards(), "shards");
+        present(m.backbone(), "backbone");
+        present(m.files(), "files");
+        present(m.config(), "config");
+        present(m.provenance(), "provenance");
+        Manifest.Provenance p = m.provenance();
+        present(p.plsc4jVersion(), "provenance.plsc4j_version");
+        present(p.nd4jVersion(), "provenance.nd4j_version");
+        present(p.javaVersion(), "provenance.java_version");
+        present(p.os(), "provenance.os");
+        present(p.createdAt(), "provenance.created_at");
+        present(p.hostname(), "provenance.hostname");
         check(m.formatVersion() == Manifest.FORMAT_VERSION, "format_version : " + m.formatVersion() + " (expected: "
                 + Manifest.FORMAT_VERSION + "; written by a newer plsc4j?)");
         check(m.numClasses() >= 1, "num_classes : " + m.numClasses() + " (expected: >= 1)");
@@ -44,6 +57,7 @@ public final class ManifestValidator {
             checkPath(f.path(), where + ".path");
             check(listed.add(f.path()), where + ".path : \"" + f.path() + "\" (expected: each file listed once)");
             check(f.bytes() >= 0, where + ".bytes : " + f.bytes() + " (expected: >= 0)");
+            present(f.sha256(), where + ".sha256");
             check(SHA256.matcher(f.sha256()).matches(), where + ".sha256 : \"" + f.sha256()
                     + "\" (expected: 64 lowercase hex digits)");
         }
@@ -71,6 +85,10 @@ public final class ManifestValidator {
                 referenced(listed, e.getValue(), "arrays[\"" + g.getKey() + "\"][\"" + e.getKey() + "\"]");
             }
         }
+    }
+
+    private static void present(Object value, String field) {
+        check(value != null, field + " : null (expected: a value)");
     }
 
     private static void referenced(Set<String> listed, String path, String where) {
