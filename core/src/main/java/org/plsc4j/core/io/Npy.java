@@ -24,9 +24,11 @@ import org.plsc4j.core.internal.PyLiteral;
  *
  * <p>Why {@code .npy}: it is the one tensor file format every tool of the field reads
  * ({@code numpy.load}, PyTorch, Paddle), it is a fixed header plus the raw C-order bytes, so a row
- * range of a 2-D array is one positioned read, and nothing needs converting. Why hand-written (ND4J
- * has {@code Nd4j.createFromNpyFile}): ND4J's reader maps the whole file and its writer builds the
- * file in one heap array, which caps arrays at 2 GiB; a 1M-class × 512 shard is 2 GiB per array.
+ * range of a 2-D array is one positioned read, and nothing needs converting. Why hand-written: ND4J's
+ * writer ({@code Nd4j.toNpyByteArray}) builds the whole file in one {@code byte[]}, which caps arrays
+ * below 2 GiB (a 1M-class × 512 shard is 2 GiB per array), and its readers
+ * ({@code Nd4j.createFromNpyFile}, {@code readNpy}) load whole files only, so a rank could not read
+ * just its class range.
  * Here data moves in chunks of at most {@link #CHUNK_BYTES} through views of the array's native
  * memory (javacpp pointers), with {@link FileChannel} positioned reads and writes.
  *
