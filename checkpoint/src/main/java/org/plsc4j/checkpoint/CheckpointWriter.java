@@ -51,6 +51,7 @@ public final class CheckpointWriter {
 
     private static final Logger LOG = LoggerFactory.getLogger(CheckpointWriter.class);
     private static final Pattern SAFE_NAME = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9._-]*");
+    private static final Pattern SIDECAR = Pattern.compile("rank-([0-9]{5,9})\\.json");
 
     private final Path parent;
     private final String name;
@@ -186,6 +187,16 @@ public final class CheckpointWriter {
             throw new CheckpointException("commit of " + target + ": rank" + (missing.size() > 1 ? "s " : " ")
                     + join(missing) + " : no FC shard (" + Sidecar.path(missing.get(0)) + " missing in " + staging
                     + "; expected: all " + info.worldSize() + " ranks call writeFcShard before the barrier and commit)");
+        }
+        try (var listing = Files.list(staging.resolve("fc"))) {
+            for (Path p : (Iterable<Path>) listing::iterator) {
+                java.util.regex.Matcher m = SIDECAR.matcher(p.getFileName().toString());
+                if (m.matches() && Integer.parseInt(m.group(1)) >= info.worldSize()) {
+                    throw new CheckpointException("commit of " + target + ": rank " + Integer.parseInt(m.group(1))
+                            + " : wrote an FC shard (" + p + ") (expected: ranks 0.." + (info.worldSize() - 1)
+                            + " only, world_size = " + info.worldSize() + ")");
+                }
+            }
         }
         for (int r = 0; r < info.worldSize(); r++) {
             String sidecarPath = Sidecar.path(r);

@@ -9,6 +9,9 @@ import org.plsc4j.core.ClassLayout;
  * What the trainer tells {@link CheckpointWriter#commit} about the checkpoint: the FC geometry every
  * rank's shard is checked against, the training position, and the trainer's own JSON.
  *
+ * <p>Why not a {@link Manifest}: the writer knows the shards, files, checksums and provenance better
+ * than the caller does and fills them in itself; the caller states only what it alone knows.
+ *
  * @param numClasses total classes C
  * @param embSize embedding size D
  * @param worldSize ranks that wrote FC shards

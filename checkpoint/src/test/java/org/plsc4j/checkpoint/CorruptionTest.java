@@ -181,6 +181,22 @@ class CorruptionTest {
     }
 
     @Test
+    void aShardFromARankBeyondTheWorldSizeFailsTheCommit() throws IOException {
+        ClassLayout two = ClassLayout.balanced(12, 2);
+        CheckpointWriter rank0 = CheckpointWriter.open(dir, "10", "job-100");
+        for (int r = 0; r < 3; r++) { // a stale third rank of an older generation
+            CheckpointWriter w = r == 0 ? rank0 : CheckpointWriter.open(dir, "10", "job-100");
+            int start = r < 2 ? two.start(r) : 0;
+            int end = r < 2 ? two.end(r) : 4;
+            w.writeFcShard(r, start, end, fc.weightRows(start, end), fc.momentumRows(start, end));
+        }
+        CheckpointException e = assertThrows(CheckpointException.class, () -> rank0.commit(TestCheckpoints.info(two, 4, 100)));
+        assertTrue(e.getMessage().contains(": rank 2 : wrote an FC shard ("), e.getMessage());
+        assertTrue(e.getMessage().endsWith("(expected: ranks 0..1 only, world_size = 2)"), e.getMessage());
+        assertFalse(Files.exists(dir.resolve("10")));
+    }
+
+    @Test
     void aRankThatWroteTheWrongRangeFailsTheCommit() throws IOException {
         ClassLayout two = ClassLayout.balanced(12, 2);
         CheckpointWriter rank0 = CheckpointWriter.open(dir, "9", "job-90");
