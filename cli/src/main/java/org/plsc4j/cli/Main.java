@@ -12,6 +12,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import org.plsc4j.bench.BenchCommand;
 import org.plsc4j.data.cli.GenDataCommand;
+import org.plsc4j.checkpoint.cli.ReshardCommand;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -41,6 +42,7 @@ import picocli.CommandLine.UnmatchedArgumentException;
         subcommands = {
             BenchCommand.class,
             GenDataCommand.class,
+            ReshardCommand.class,
             HelpCommand.class,
         })
 public final class Main {

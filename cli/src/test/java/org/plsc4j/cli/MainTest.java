@@ -37,6 +37,28 @@ class MainTest {
     }
 
     @Test
+    void reshardIsACommandWithItsOptions() {
+        Run r = run("--help");
+        assertTrue(r.out().matches("(?s).*\\n\\s+reshard\\s.*"), r.out());
+        r = run("reshard", "--help");
+        assertEquals(0, r.code(), r.err());
+        for (String option : new String[] {"--in", "--out", "--world-size", "--layout"}) {
+            assertTrue(r.out().contains(option), option + " missing in\n" + r.out());
+        }
+        r = run("reshard", "--in", "x", "--out", "y", "--world-size", "2", "--layout", "rows");
+        assertEquals(Main.EXIT_USAGE, r.code());
+        assertTrue(r.err().contains("layout : rows (expected: ceil or balanced)"), r.err());
+    }
+
+    @Test
+    void reshardOfAMissingCheckpointFailsWithOneLine() {
+        Run r = run("reshard", "--in", "/nonexistent/ckpt", "--out", "/nonexistent/out", "--world-size", "2");
+        assertEquals(Main.EXIT_FAILURE, r.code());
+        assertEquals(1, r.err().lines().count(), r.err());
+        assertTrue(r.err().contains("/nonexistent/ckpt"), r.err());
+    }
+
+    @Test
     void benchHelpListsTheBenchmarks() {
         Run r = run("bench", "--help");
         assertEquals(0, r.code(), r.err());
