@@ -29,6 +29,14 @@ class BackboneGradientTest {
         return ctx.dense("fc2", ctx.dropout("drop", h, 0.5), 16, ctx.embSize(), true);
     };
 
+    /** conv → BN → PReLU → conv(stride 2) → BN → PReLU → flatten → dense → BN1d: ResNet's layer helpers. */
+    private static final BaseModel CONV_PRELU = (sd, input, isTrain, ctx) -> {
+        SDVariable x = ctx.prelu("p1", ctx.batchNorm2d("bn1", ctx.conv2d("c1", input, 2, 3, 3, 1, 1), 3));
+        x = ctx.prelu("p2", ctx.batchNorm2d("bn2", ctx.conv2d("c2", x, 3, 4, 3, 2, 1), 4));
+        return ctx.batchNorm1d("bn3", ctx.dense("fc", x.reshape(-1, 4 * 3 * 3), 36, ctx.embSize(), true),
+                ctx.embSize());
+    };
+
     private static double loss(Backbone bb, INDArray x, INDArray g, long dropoutSeed) {
         return bb.forwardTrain(x, dropoutSeed).mul(g).sumNumber().doubleValue();
     }
@@ -74,8 +82,18 @@ class BackboneGradientTest {
     @Test
     void smallCnnWithTrainModeBatchNormMatchesFiniteDifferences() {
         Backbone bb = Backbones.create("small", new BackboneConfig(6, 3, 8, 8, TestSeed.of("small"), DataType.DOUBLE));
-        assertEquals(4 * 1 + 4 * 3 + 2 + 2, bb.parameters().size(), "conv w, bn γ/β, prelu α per layer; fc w/b; bn γ/β");
+        assertEquals(4 * 3 + 2 + 2, bb.parameters().size(), "conv w, bn γ/β per layer; fc w/b; bn γ/β");
         check(bb, 3, "small");
+    }
+
+    @Test
+    void convBatchNormPreluMatchesFiniteDifferences() {
+        Backbone bb = Backbones.create(CONV_PRELU, new BackboneConfig(3, 2, 5, 5, TestSeed.of("prelu"),
+                DataType.DOUBLE));
+        // move the slopes away from their initial 0.25 so that α enters the check non-trivially
+        bb.parameters().get("p1.alpha").assign(-0.3);
+        bb.parameters().get("p2.alpha").assign(1.4);
+        check(bb, 4, "conv-bn-prelu");
     }
 
     @Test

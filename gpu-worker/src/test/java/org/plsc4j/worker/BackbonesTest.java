@@ -90,7 +90,10 @@ class BackbonesTest {
         // PLSC's XavierNormal(fan_in=0): std sqrt(2 / (out·k·k)) = sqrt(2 / 144) for conv1 (16 channels, 3x3)
         double std = a.parameters().get("conv1.w").stdNumber().doubleValue();
         assertEquals(Math.sqrt(2.0 / 144), std, 0.25 * Math.sqrt(2.0 / 144));
-        assertEquals(0.25, a.parameters().get("conv1.prelu.alpha").getDouble(0), 0);
+        Backbone p = Backbones.create((sd, in, t, ctx) -> ctx.dense("fc", ctx.prelu("p", in).reshape(-1, 12), 12, 4,
+                true), BackboneConfig.of(4, 3, 2, 2, 1));
+        assertEquals(Nd4j.createFromArray(0.25f), p.parameters().get("p.alpha"));
+        assertEquals(Nd4j.zeros(DataType.FLOAT, 4), p.parameters().get("fc.b"));
         assertEquals(1.0, a.state().get("conv1.bn.running_var").minNumber().doubleValue(), 0);
     }
 

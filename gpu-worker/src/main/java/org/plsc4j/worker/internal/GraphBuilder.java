@@ -138,10 +138,12 @@ public final class GraphBuilder implements ModelContext {
         SDVariable g = gamma.reshape(bshape);
         SDVariable b = beta.reshape(bshape);
         if (train) {
+            // four full-size ops: x − mean, (x − mean)², ·scale, + β; the scale γ/sqrt(var + ε) is
+            // computed at [1, C(, 1, 1)] (libnd4j's broadcasts dominate a small CNN's step)
             SDVariable mean = x.mean(true, axes);
             SDVariable centered = x.sub(mean);
             SDVariable var = centered.mul(centered).mean(true, axes);
-            SDVariable y = centered.mul(sd.math().rsqrt(var.add(epsilon))).mul(g).add(b);
+            SDVariable y = centered.mul(sd.math().rsqrt(var.add(epsilon)).mul(g)).add(b);
             String meanOut = name + ".batch_mean";
             String varOut = name + ".batch_var";
             mean.reshape(channels).rename(meanOut);
@@ -151,7 +153,8 @@ public final class GraphBuilder implements ModelContext {
         }
         SDVariable rm = sd.var(name + ".running_mean", runMean).reshape(bshape);
         SDVariable rv = sd.var(name + ".running_var", runVar).reshape(bshape);
-        return x.sub(rm).mul(sd.math().rsqrt(rv.add(epsilon))).mul(g).add(b);
+        SDVariable scale = sd.math().rsqrt(rv.add(epsilon)).mul(g);
+        return x.mul(scale).add(b.sub(rm.mul(scale)));
     }
 
     @Override
@@ -197,6 +200,7 @@ public final class GraphBuilder implements ModelContext {
     @Override
     public SDVariable prelu(String name, SDVariable x) {
         SDVariable alpha = param(name + ".alpha", Init.constant(0.25), 1);
-        return sd.nn().relu(x, 0).sub(alpha.mul(sd.nn().relu(x.neg(), 0)));
+        // prelu(x) = x − (1 − α)·relu(−x): four full-size ops (libnd4j's prelu_bp rejects a shared α)
+        return x.sub(sd.nn().relu(x.neg(), 0).mul(alpha.rsub(1.0)));
     }
 }

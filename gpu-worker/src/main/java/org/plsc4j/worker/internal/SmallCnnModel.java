@@ -7,7 +7,9 @@ import org.plsc4j.worker.ModelContext;
 
 /**
  * A small CNN for CPU runs and tests: four 3×3 stride-2 convolutions (16, 32, 64, 128 channels),
- * each with BN and PReLU, global average pooling, FC(emb) with bias, BN. No dropout.
+ * each with BN and ReLU, global average pooling, FC(emb) with bias, BN. No dropout. ReLU rather
+ * than PReLU because every elementwise op over the activations costs as much as a convolution
+ * here (SameDiff's CPU broadcasts are slow), and PReLU is four of them.
  */
 public final class SmallCnnModel implements BaseModel {
 
@@ -20,7 +22,7 @@ public final class SmallCnnModel implements BaseModel {
         for (int i = 0; i < CHANNELS.length; i++) {
             String n = "conv" + (i + 1);
             x = ctx.conv2d(n, x, in, CHANNELS[i], 3, 2, 1);
-            x = ctx.prelu(n + ".prelu", ctx.batchNorm2d(n + ".bn", x, CHANNELS[i]));
+            x = sd.nn().relu(ctx.batchNorm2d(n + ".bn", x, CHANNELS[i]), 0);
             in = CHANNELS[i];
         }
         x = x.mean(2, 3);
