@@ -11,6 +11,7 @@ import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.plsc4j.core.TestSeed;
+import org.plsc4j.worker.internal.ResNetModel;
 
 /**
  * Backbone gradients (SameDiff backprop of the written-out layers) against central finite
@@ -42,6 +43,11 @@ class BackboneGradientTest {
     }
 
     private static void check(Backbone bb, int batch, String what) {
+        check(bb, batch, what, ENTRIES_PER_TENSOR, 1.0);
+    }
+
+    /** Checks {@code entriesPerTensor} entries of a random {@code tensorFraction} of the tensors (all of the head). */
+    private static void check(Backbone bb, int batch, String what, int entriesPerTensor, double tensorFraction) {
         SplittableRandom rng = new SplittableRandom(TestSeed.of("grad-" + what));
         BackboneConfig cfg = bb.config();
         INDArray x = Tensors.gaussian(rng, DataType.DOUBLE, 1.0, batch, cfg.channels(), cfg.height(), cfg.width());
@@ -52,11 +58,16 @@ class BackboneGradientTest {
         Map<String, INDArray> grads = bb.gradients();
         int checked = 0;
         double maxGrad = 0;
+        int selected = 0;
         for (Map.Entry<String, INDArray> p : bb.parameters().entrySet()) {
+            if (rng.nextDouble() >= tensorFraction && !p.getKey().startsWith("head")) {
+                continue;
+            }
+            selected++;
             INDArray w = p.getValue();
             INDArray flatW = w.reshape(w.length());
             INDArray flatG = grads.get(p.getKey()).reshape(w.length());
-            int n = (int) Math.min(ENTRIES_PER_TENSOR, w.length());
+            int n = (int) Math.min(entriesPerTensor, w.length());
             double[] fd = new double[n];
             double[] ad = new double[n];
             for (int k = 0; k < n; k++) {
@@ -75,7 +86,8 @@ class BackboneGradientTest {
             // central differences in float64 with h = 1e-6: truncation O(h²) and rounding ~1e-16·|L|/h ≈ 1e-9
             Tensors.assertClose(what + " dL/d" + p.getKey(), fd, ad, 1e-5, 1e-7);
         }
-        assertTrue(checked >= bb.parameters().size(), "every parameter tensor checked");
+        assertTrue(checked >= selected && selected >= tensorFraction * bb.parameters().size() / 2,
+                "parameter tensors checked: " + selected);
         assertTrue(maxGrad > 1e-3, what + ": gradients are not all ~0 (max " + maxGrad + ")");
     }
 
@@ -94,6 +106,16 @@ class BackboneGradientTest {
         bb.parameters().get("p1.alpha").assign(-0.3);
         bb.parameters().get("p2.alpha").assign(1.4);
         check(bb, 4, "conv-bn-prelu");
+    }
+
+    @Test
+    void tinyFaceResNetWithDropoutAndShortcutsMatchesFiniteDifferences() {
+        // PLSC's ResNet layout with one block per stage: stem, IR blocks with 1x1 shortcuts, head BN,
+        // dropout 0.4 on the 4-d feature map, FC, BN
+        Backbone bb = Backbones.create(new ResNetModel("tiny", 1, 1, 1, 1),
+                new BackboneConfig(4, 2, 6, 6, TestSeed.of("tiny-resnet"), DataType.DOUBLE));
+        assertEquals(4 + 4 * (9 + 3) + 2 + 2 + 2, bb.parameters().size());
+        check(bb, 3, "tiny-resnet", 1, 0.3);
     }
 
     @Test

@@ -150,6 +150,26 @@ class BackbonesTest {
     }
 
     @Test
+    void dropoutMasksAreAFunctionOfTheSeeds() {
+        BaseModel drop = (sd, in, t, ctx) -> ctx.dense("fc2", ctx.dropout("drop", sd.math().tanh(
+                ctx.dense("fc1", in.reshape(-1, 12), 12, 32, true)), 0.4), 32, 4, false);
+        BackboneConfig cfg = BackboneConfig.of(4, 3, 2, 2, 11);
+        Backbone a = Backbones.create(drop, cfg);
+        Backbone b = Backbones.create(drop, cfg);
+        INDArray x = Tensors.gaussian(new SplittableRandom(TestSeed.of("drop-x")), DataType.FLOAT, 1.0, 5, 3, 2, 2);
+        assertEquals(a.forwardTrain(x, 3), b.forwardTrain(x, 3), "same seeds, same masks");
+        assertNotEquals(a.forwardTrain(x, 3), a.forwardTrain(x, 4), "another dropout seed, another mask");
+        Backbone c = Backbones.create(drop, cfg);
+        Backbone d = Backbones.create(drop, cfg);
+        for (int i = 0; i < 3; i++) {
+            assertEquals(c.forward(x, true), d.forward(x, true), "training forward " + i + " of two equal runs");
+        }
+        assertEquals(a.forward(x, false), a.forward(x, false), "no dropout at inference");
+        // 0.4 of the hidden units dropped: the training output differs from the inference output
+        assertNotEquals(a.forward(x, false), a.forwardTrain(x, 3));
+    }
+
+    @Test
     void misuseIsReportedClearly() {
         Backbone bb = Backbones.create("mlp", BackboneConfig.of(4, 1, 2, 2, 1));
         assertEquals("backward without a training forward (expected: forward(images, true) first)",
