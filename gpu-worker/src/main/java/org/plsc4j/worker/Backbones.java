@@ -1,0 +1,79 @@
+package org.plsc4j.worker;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.function.Supplier;
+import org.plsc4j.worker.internal.MlpModel;
+import org.plsc4j.worker.internal.ResNetModel;
+import org.plsc4j.worker.internal.SameDiffBackbone;
+import org.plsc4j.worker.internal.SameDiffInferenceModel;
+import org.plsc4j.worker.internal.SmallCnnModel;
+
+/**
+ * The built-in backbones by PLSC's {@code model_name}, and the way in for custom {@link BaseModel}s:
+ * the trainer only ever sees a {@link Backbone}, whichever built it.
+ *
+ * <ul>
+ *   <li>{@code ResNet50}, {@code ResNet100}, {@code ResNet101}, {@code ResNet152}: PLSC's face ResNets
+ *       (stages [3, 4, 14, 3], [3, 13, 30, 3], [3, 4, 23, 3], [3, 8, 36, 3] of IR blocks);</li>
+ *   <li>{@code small}: a four-layer CNN for CPU runs;</li>
+ *   <li>{@code mlp}: flatten, FC, tanh, FC; no batch statistics, no dropout (exactness tests).</li>
+ * </ul>
+ */
+public final class Backbones {
+
+    private static final Map<String, Supplier<BaseModel>> MODELS = new LinkedHashMap<>();
+
+    static {
+        MODELS.put("ResNet50", () -> new ResNetModel("ResNet50", 3, 4, 14, 3));
+        MODELS.put("ResNet100", () -> new ResNetModel("ResNet100", 3, 13, 30, 3));
+        MODELS.put("ResNet101", () -> new ResNetModel("ResNet101", 3, 4, 23, 3));
+        MODELS.put("ResNet152", () -> new ResNetModel("ResNet152", 3, 8, 36, 3));
+        MODELS.put("small", SmallCnnModel::new);
+        MODELS.put("mlp", MlpModel::new);
+    }
+
+    private Backbones() {
+    }
+
+    /** The built-in model names. */
+    public static List<String> names() {
+        return new ArrayList<>(MODELS.keySet());
+    }
+
+    /**
+     * The built-in model called {@code modelName} (case-sensitive, as PLSC's {@code model_name}).
+     *
+     * @throws IllegalArgumentException listing the known names
+     */
+    public static BaseModel model(String modelName) {
+        Supplier<BaseModel> s = MODELS.get(modelName);
+        if (s == null) {
+            throw new IllegalArgumentException("model_name : " + modelName + " (expected one of " + names()
+                    + ", or a custom BaseModel)");
+        }
+        return s.get();
+    }
+
+    /** Builds the built-in model {@code modelName} (its training graph) with parameters initialised from the seed. */
+    public static Backbone create(String modelName, BackboneConfig config) {
+        return create(model(modelName), config);
+    }
+
+    /** Builds a custom model. */
+    public static Backbone create(BaseModel model, BackboneConfig config) {
+        Objects.requireNonNull(model, "model");
+        Objects.requireNonNull(config, "config");
+        return new SameDiffBackbone(model, config);
+    }
+
+    /** Loads an inference model written by {@link InferenceModel#save(Path)}. */
+    public static InferenceModel loadInference(Path dir) throws IOException {
+        return SameDiffInferenceModel.load(dir);
+    }
+}

@@ -1,0 +1,26 @@
+package org.plsc4j.worker;
+
+import java.util.Map;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * Updates the backbone's (replicated) parameters from the all-reduced gradients. Every rank runs
+ * the same optimizer on the same gradients, so replicas stay identical without a broadcast; the
+ * state is per parameter name so it can be checkpointed next to the parameters. Users can plug in
+ * their own.
+ */
+public interface Optimizer {
+
+    /**
+     * One update, in place, of every parameter in {@code params} with its gradient in {@code grads}.
+     *
+     * @throws IllegalArgumentException if the names or shapes of params and grads differ
+     */
+    void step(Map<String, INDArray> params, Map<String, INDArray> grads, double lr);
+
+    /** The optimizer state (e.g. velocity per parameter name), live; empty before the first step. */
+    Map<String, INDArray> state();
+
+    /** Replaces the state with a copy of {@code state} (a checkpoint). */
+    void loadState(Map<String, INDArray> state);
+}

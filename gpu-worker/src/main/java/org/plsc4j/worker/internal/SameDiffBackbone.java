@@ -1,0 +1,256 @@
+package org.plsc4j.worker.internal;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.TreeSet;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.plsc4j.worker.Backbone;
+import org.plsc4j.worker.BackboneConfig;
+import org.plsc4j.worker.BaseModel;
+import org.plsc4j.worker.InferenceModel;
+
+/**
+ * A {@link Backbone} on two SameDiff graphs built from one {@link BaseModel}: the training graph
+ * (batch statistics, dropout masks as placeholders, a surrogate loss {@code Σ embedding ⊙ g} with
+ * g the upstream-gradient placeholder) and, on first use, the inference graph sharing the arrays.
+ *
+ * <p>The backward pass is SameDiff's {@code calculateGradients} on the surrogate loss with the last
+ * forward's inputs and masks; SameDiff recomputes the forward activations inside that call (its
+ * training session does not keep them from {@code output}), so a training step costs two forwards
+ * and one backward. Batch statistics are deterministic, and the masks are the forward's, so the
+ * recomputed forward is the same function.
+ */
+public final class SameDiffBackbone implements Backbone {
+
+    /** Name of the image placeholder in both graphs. */
+    public static final String INPUT = "input";
+    /** Name of the embedding output in both graphs. */
+    public static final String EMBEDDING = "embedding";
+    /** Name of the upstream-gradient placeholder in the training graph. */
+    public static final String UPSTREAM = "upstream_grad";
+    private static final String LOSS = "surrogate_loss";
+
+    private final BaseModel model;
+    private final BackboneConfig config;
+    private final ParameterRegistry registry = new ParameterRegistry();
+    private final SameDiff train;
+    private final List<String> outputs = new ArrayList<>();
+    private final Map<String, INDArray> grads = new LinkedHashMap<>();
+    private final Map<String, INDArray> gradsView = Collections.unmodifiableMap(grads);
+    private long[][] maskShapes;
+    private long trainForwards;
+    private Map<String, INDArray> lastFeed;
+    private long lastBatch;
+    private SameDiffInferenceModel inference;
+
+    /** Builds the training graph of {@code model} and initialises its parameters from the seed. */
+    public SameDiffBackbone(BaseModel model, BackboneConfig config) {
+        this.model = model;
+        this.config = config;
+        this.train = SameDiff.create();
+        SDVariable input = train.placeHolder(INPUT, config.dataType(), -1, config.channels(), config.height(),
+                config.width());
+        SDVariable emb = model.buildNetwork(train, input, true, new GraphBuilder(train, config, true, registry));
+        if (emb == null) {
+            throw new IllegalStateException("model " + model + " returned no embedding from buildNetwork");
+        }
+        emb = train.identity(EMBEDDING, emb);
+        SDVariable upstream = train.placeHolder(UPSTREAM, config.dataType(), -1, config.embSize());
+        emb.mul(upstream).sum().rename(LOSS);
+        train.setLossVariables(LOSS);
+        outputs.add(EMBEDDING);
+        for (BatchNormSlot bn : registry.batchNorms()) {
+            outputs.add(bn.batchMean());
+            outputs.add(bn.batchVar());
+        }
+        if (registry.params().isEmpty()) {
+            throw new IllegalStateException("model " + model + " created no parameters (expected: at least one, "
+                    + "created through ModelContext.param or its layer helpers)");
+        }
+        registry.params().forEach((name, arr) -> grads.put(name, Nd4j.zeros(arr.dataType(), arr.shape())));
+    }
+
+    @Override
+    public BackboneConfig config() {
+        return config;
+    }
+
+    /** The training graph (for inspection and tests). */
+    public SameDiff trainingGraph() {
+        return train;
+    }
+
+    @Override
+    public INDArray forward(INDArray images, boolean isTrain) {
+        if (!isTrain) {
+            return inference().embed(images);
+        }
+        return forwardTrain(images, trainForwards);
+    }
+
+    @Override
+    public INDArray forwardTrain(INDArray images, long dropoutSeed) {
+        INDArray x = Shapes.checkImages(images, config);
+        long b = x.size(0);
+        Map<String, INDArray> feed = new HashMap<>();
+        feed.put(INPUT, x);
+        List<DropoutSlot> drops = registry.dropouts();
+        if (!drops.isEmpty()) {
+            long[][] shapes = maskShapes(x);
+            long seed = Seeds.mix(config.seed(), dropoutSeed);
+            for (int i = 0; i < drops.size(); i++) {
+                feed.put(drops.get(i).mask(), mask(b, shapes[i], drops.get(i).p(), Seeds.mix(seed, i)));
+            }
+        }
+        Map<String, INDArray> out = train.output(feed, outputs);
+        INDArray emb = out.get(EMBEDDING);
+        checkEmbedding(emb, b);
+        for (BatchNormSlot bn : registry.batchNorms()) {
+            bn.update(out.get(bn.batchMean()), out.get(bn.batchVar()));
+        }
+        trainForwards++;
+        lastFeed = feed;
+        lastBatch = b;
+        return emb;
+    }
+
+    private void checkEmbedding(INDArray emb, long b) {
+        if (emb.rank() != 2 || emb.size(0) != b || emb.size(1) != config.embSize()) {
+            throw new IllegalStateException("embedding shape of model " + model + " : " + Arrays.toString(emb.shape())
+                    + " (expected: [" + b + ", " + config.embSize() + "])");
+        }
+    }
+
+    /** Per-sample shapes of the dropout inputs, found once by running the training graph up to each on one image. */
+    private long[][] maskShapes(INDArray x) {
+        if (maskShapes == null) {
+            List<DropoutSlot> drops = registry.dropouts();
+            long[][] shapes = new long[drops.size()][];
+            Map<String, INDArray> feed = new HashMap<>();
+            feed.put(INPUT, x.get(NDArrayIndex.interval(0, 1), NDArrayIndex.all(), NDArrayIndex.all(),
+                    NDArrayIndex.all()).dup());
+            for (int i = 0; i < drops.size(); i++) {
+                INDArray probe = train.outputSingle(feed, drops.get(i).input());
+                shapes[i] = Arrays.copyOfRange(probe.shape(), 1, probe.rank());
+                feed.put(drops.get(i).mask(), Nd4j.ones(config.dataType(), probe.shape()));
+            }
+            maskShapes = shapes;
+        }
+        return maskShapes;
+    }
+
+    /** Inverted-dropout mask [b, perSample...]: 0 with probability p, else 1/(1 − p). */
+    private INDArray mask(long b, long[] perSample, double p, long seed) {
+        long[] shape = new long[perSample.length + 1];
+        shape[0] = b;
+        System.arraycopy(perSample, 0, shape, 1, perSample.length);
+        long n = Arrays.stream(shape).reduce(1, (u, v) -> u * v);
+        if (n > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("dropout mask size : " + n + " (expected: <= " + Integer.MAX_VALUE + ")");
+        }
+        SplittableRandom rng = new SplittableRandom(seed);
+        double keep = 1.0 / (1.0 - p);
+        double[] m = new double[(int) n];
+        for (int i = 0; i < m.length; i++) {
+            m[i] = rng.nextDouble() < p ? 0.0 : keep;
+        }
+        return Nd4j.create(m, shape, 'c').castTo(config.dataType());
+    }
+
+    @Override
+    public void backward(INDArray dEmbedding) {
+        if (lastFeed == null) {
+            throw new IllegalStateException("backward without a training forward (expected: forward(images, true) first)");
+        }
+        if (dEmbedding.rank() != 2 || dEmbedding.size(0) != lastBatch || dEmbedding.size(1) != config.embSize()) {
+            throw new IllegalArgumentException("dEmbedding shape : " + Arrays.toString(dEmbedding.shape())
+                    + " (expected: [" + lastBatch + ", " + config.embSize() + "] as the last training forward)");
+        }
+        Map<String, INDArray> feed = new HashMap<>(lastFeed);
+        feed.put(UPSTREAM, dEmbedding.dataType() == config.dataType() ? dEmbedding
+                : dEmbedding.castTo(config.dataType()));
+        Map<String, INDArray> g = train.calculateGradients(feed, grads.keySet());
+        for (Map.Entry<String, INDArray> e : grads.entrySet()) {
+            INDArray v = g.get(e.getKey());
+            if (v == null) {
+                e.getValue().assign(0);
+            } else {
+                e.getValue().assign(v);
+            }
+        }
+    }
+
+    @Override
+    public Map<String, INDArray> parameters() {
+        return registry.params();
+    }
+
+    @Override
+    public Map<String, INDArray> gradients() {
+        return gradsView;
+    }
+
+    @Override
+    public Map<String, INDArray> state() {
+        return registry.state();
+    }
+
+    @Override
+    public void load(Map<String, INDArray> values) {
+        Map<String, INDArray> expected = new LinkedHashMap<>(registry.params());
+        expected.putAll(registry.state());
+        TreeSet<String> missing = new TreeSet<>(expected.keySet());
+        missing.removeAll(values.keySet());
+        TreeSet<String> extra = new TreeSet<>(values.keySet());
+        extra.removeAll(expected.keySet());
+        List<String> problems = new ArrayList<>();
+        if (!missing.isEmpty()) {
+            problems.add("missing " + missing);
+        }
+        if (!extra.isEmpty()) {
+            problems.add("unexpected " + extra);
+        }
+        for (Map.Entry<String, INDArray> e : expected.entrySet()) {
+            INDArray v = values.get(e.getKey());
+            if (v != null && !Arrays.equals(v.shape(), e.getValue().shape())) {
+                problems.add("shape of " + e.getKey() + " : " + Arrays.toString(v.shape()) + " (expected: "
+                        + Arrays.toString(e.getValue().shape()) + ")");
+            }
+        }
+        if (!problems.isEmpty()) {
+            throw new IllegalArgumentException("backbone load : " + String.join("; ", problems)
+                    + " (expected: exactly the parameters and state of model " + model + ")");
+        }
+        for (Map.Entry<String, INDArray> e : expected.entrySet()) {
+            e.getValue().assign(values.get(e.getKey()));
+        }
+    }
+
+    @Override
+    public InferenceModel inference() {
+        if (inference == null) {
+            SameDiff sd = SameDiff.create();
+            SDVariable input = sd.placeHolder(INPUT, config.dataType(), -1, config.channels(), config.height(),
+                    config.width());
+            SDVariable emb = model.buildNetwork(sd, input, false, new GraphBuilder(sd, config, false, registry));
+            sd.identity(EMBEDDING, emb);
+            inference = new SameDiffInferenceModel(sd, config);
+        }
+        return inference;
+    }
+
+    @Override
+    public String toString() {
+        return "SameDiffBackbone[" + model + ", " + config + "]";
+    }
+}

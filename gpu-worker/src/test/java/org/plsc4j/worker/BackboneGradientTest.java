@@ -1,0 +1,132 @@
+package org.plsc4j.worker;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.plsc4j.core.TestSeed;
+import org.plsc4j.worker.internal.ResNetModel;
+
+/**
+ * Backbone gradients (SameDiff backprop of the written-out layers) against central finite
+ * differences of the training forward, in float64: L(θ) = Σ forward(x; θ) ⊙ g.
+ */
+@ExtendWith(TestSeed.class)
+class BackboneGradientTest {
+
+    private static final double H = 1e-6;
+    private static final int ENTRIES_PER_TENSOR = 4;
+
+    /** dense → dropout 0.5 → dense: checks that the backward reuses the forward's dropout mask. */
+    private static final BaseModel DROPOUT_MLP = (sd, input, isTrain, ctx) -> {
+        int in = ctx.config().channels() * ctx.config().height() * ctx.config().width();
+        SDVariable h = sd.math().tanh(ctx.dense("fc1", input.reshape(-1, in), in, 16, true));
+        return ctx.dense("fc2", ctx.dropout("drop", h, 0.5), 16, ctx.embSize(), true);
+    };
+
+    /** conv → BN → PReLU → conv(stride 2) → BN → PReLU → flatten → dense → BN1d: ResNet's layer helpers. */
+    private static final BaseModel CONV_PRELU = (sd, input, isTrain, ctx) -> {
+        SDVariable x = ctx.prelu("p1", ctx.batchNorm2d("bn1", ctx.conv2d("c1", input, 2, 3, 3, 1, 1), 3));
+        x = ctx.prelu("p2", ctx.batchNorm2d("bn2", ctx.conv2d("c2", x, 3, 4, 3, 2, 1), 4));
+        return ctx.batchNorm1d("bn3", ctx.dense("fc", x.reshape(-1, 4 * 3 * 3), 36, ctx.embSize(), true),
+                ctx.embSize());
+    };
+
+    private static double loss(Backbone bb, INDArray x, INDArray g, long dropoutSeed) {
+        return bb.forwardTrain(x, dropoutSeed).mul(g).sumNumber().doubleValue();
+    }
+
+    private static void check(Backbone bb, int batch, String what) {
+        check(bb, batch, what, ENTRIES_PER_TENSOR, 1.0);
+    }
+
+    /** Checks {@code entriesPerTensor} entries of a random {@code tensorFraction} of the tensors (all of the head). */
+    private static void check(Backbone bb, int batch, String what, int entriesPerTensor, double tensorFraction) {
+        SplittableRandom rng = new SplittableRandom(TestSeed.of("grad-" + what));
+        BackboneConfig cfg = bb.config();
+        INDArray x = Tensors.gaussian(rng, DataType.DOUBLE, 1.0, batch, cfg.channels(), cfg.height(), cfg.width());
+        INDArray g = Tensors.gaussian(rng, DataType.DOUBLE, 1.0, batch, cfg.embSize());
+        long dropSeed = 77;
+        bb.forwardTrain(x, dropSeed);
+        bb.backward(g);
+        Map<String, INDArray> grads = bb.gradients();
+        int checked = 0;
+        double maxGrad = 0;
+        int selected = 0;
+        for (Map.Entry<String, INDArray> p : bb.parameters().entrySet()) {
+            if (rng.nextDouble() >= tensorFraction && !p.getKey().startsWith("head")) {
+                continue;
+            }
+            selected++;
+            INDArray w = p.getValue();
+            INDArray flatW = w.reshape(w.length());
+            INDArray flatG = grads.get(p.getKey()).reshape(w.length());
+            int n = (int) Math.min(entriesPerTensor, w.length());
+            double[] fd = new double[n];
+            double[] ad = new double[n];
+            for (int k = 0; k < n; k++) {
+                long i = n == w.length() ? k : rng.nextLong(w.length());
+                double orig = flatW.getDouble(i);
+                flatW.putScalar(i, orig + H);
+                double lp = loss(bb, x, g, dropSeed);
+                flatW.putScalar(i, orig - H);
+                double lm = loss(bb, x, g, dropSeed);
+                flatW.putScalar(i, orig);
+                fd[k] = (lp - lm) / (2 * H);
+                ad[k] = flatG.getDouble(i);
+                maxGrad = Math.max(maxGrad, Math.abs(fd[k]));
+                checked++;
+            }
+            // central differences in float64 with h = 1e-6: truncation O(h²) and rounding ~1e-16·|L|/h ≈ 1e-9
+            Tensors.assertClose(what + " dL/d" + p.getKey(), fd, ad, 1e-5, 1e-7);
+        }
+        assertTrue(checked >= selected && selected >= tensorFraction * bb.parameters().size() / 2,
+                "parameter tensors checked: " + selected);
+        assertTrue(maxGrad > 1e-3, what + ": gradients are not all ~0 (max " + maxGrad + ")");
+    }
+
+    @Test
+    void smallCnnWithTrainModeBatchNormMatchesFiniteDifferences() {
+        Backbone bb = Backbones.create("small", new BackboneConfig(6, 3, 8, 8, TestSeed.of("small"), DataType.DOUBLE));
+        assertEquals(4 * 3 + 2 + 2, bb.parameters().size(), "conv w, bn γ/β per layer; fc w/b; bn γ/β");
+        check(bb, 3, "small");
+    }
+
+    @Test
+    void convBatchNormPreluMatchesFiniteDifferences() {
+        Backbone bb = Backbones.create(CONV_PRELU, new BackboneConfig(3, 2, 5, 5, TestSeed.of("prelu"),
+                DataType.DOUBLE));
+        // move the slopes away from their initial 0.25 so that α enters the check non-trivially
+        bb.parameters().get("p1.alpha").assign(-0.3);
+        bb.parameters().get("p2.alpha").assign(1.4);
+        check(bb, 4, "conv-bn-prelu");
+    }
+
+    @Test
+    void tinyFaceResNetWithDropoutAndShortcutsMatchesFiniteDifferences() {
+        // PLSC's ResNet layout with one block per stage: stem, IR blocks with 1x1 shortcuts, head BN,
+        // dropout 0.4 on the 4-d feature map, FC, BN
+        Backbone bb = Backbones.create(new ResNetModel("tiny", 1, 1, 1, 1),
+                new BackboneConfig(4, 2, 6, 6, TestSeed.of("tiny-resnet"), DataType.DOUBLE));
+        assertEquals(4 + 4 * (9 + 3) + 2 + 2 + 2, bb.parameters().size());
+        check(bb, 3, "tiny-resnet", 1, 0.3);
+    }
+
+    @Test
+    void mlpMatchesFiniteDifferences() {
+        check(Backbones.create("mlp", new BackboneConfig(5, 2, 3, 3, TestSeed.of("mlp"), DataType.DOUBLE)), 4, "mlp");
+    }
+
+    @Test
+    void dropoutMaskOfTheForwardIsReusedByTheBackward() {
+        Backbone bb = Backbones.create(DROPOUT_MLP, new BackboneConfig(4, 1, 3, 3, TestSeed.of("drop"),
+                DataType.DOUBLE));
+        check(bb, 5, "dropout-mlp");
+    }
+}
