@@ -2,6 +2,7 @@ package org.plsc4j.data;
 
 import java.io.BufferedWriter;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -114,17 +115,26 @@ public final class DatasetGenerator {
                 StandardCharsets.UTF_8)) {
             for (int from = 0; from < n; from += CHUNK) {
                 int to = Math.min(n, from + CHUNK);
-                List<byte[]> chunk = encode(o, faces, from, to);
+                // rendering, encoding and file creation in parallel (creating a file costs as much as encoding it)
+                bytes[0] += IntStream.range(from, to).parallel().mapToLong(i -> {
+                    byte[] jpeg = faces.jpeg(i / o.perClass(), i % o.perClass());
+                    try {
+                        Files.write(images.resolve(imageName(i)), jpeg);
+                    } catch (IOException e) {
+                        throw new UncheckedIOException("writing " + images.resolve(imageName(i)), e);
+                    }
+                    return jpeg.length;
+                }).sum();
                 for (int i = from; i < to; i++) {
-                    String name = String.format(Locale.ROOT, "%08d.jpg", i);
-                    byte[] jpeg = chunk.get(i - from);
-                    Files.write(images.resolve(name), jpeg);
-                    bytes[0] += jpeg.length;
-                    w.write("images/" + name + " " + i / o.perClass() + "\n");
+                    w.write("images/" + imageName(i) + " " + i / o.perClass() + "\n");
                 }
             }
         }
         return index;
+    }
+
+    private static String imageName(int i) {
+        return String.format(Locale.ROOT, "%08d.jpg", i);
     }
 
     private static Path writeBase64(GeneratorOptions o, SyntheticFaces faces, int n, long[] bytes) throws IOException {

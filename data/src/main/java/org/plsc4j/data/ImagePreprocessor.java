@@ -178,7 +178,7 @@ public final class ImagePreprocessor {
         if (bytes.length > 0) {
             sb.append(" starting 0x");
             for (int i = 0; i < Math.min(4, bytes.length); i++) {
-                sb.append(String.format("%02x", bytes[i] & 0xff));
+                sb.append(String.format(java.util.Locale.ROOT, "%02x", bytes[i] & 0xff));
             }
         }
         return sb.toString();
