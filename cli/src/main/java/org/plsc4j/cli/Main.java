@@ -2,7 +2,10 @@ package org.plsc4j.cli;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStreamWriter;
+import java.io.PrintStream;
 import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
 import java.io.UncheckedIOException;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.UndeclaredThrowableException;
@@ -41,6 +44,10 @@ import picocli.CommandLine.UnmatchedArgumentException;
         description = "Sharded margin-softmax (Partial FC) training for millions of classes on the JVM.",
         subcommands = {
             BenchCommand.class,
+            TrainCommand.class,
+            TestCommand.class,
+            ExportCommand.class,
+            DemoCommand.class,
             GenDataCommand.class,
             ReshardCommand.class,
             HelpCommand.class,
@@ -66,9 +73,15 @@ public final class Main {
     /** Runs the command line and exits with its exit code. */
     public static void main(String[] args) {
         boolean debug = "1".equals(System.getenv(DEBUG_ENV));
+        // stdout carries results only: libraries that print (SameDiff announces every differentiated op
+        // on System.out) are sent to stderr, the commands keep the real stdout
+        PrintStream results = System.out;
+        System.setOut(System.err);
         int code;
         try {
-            code = newCommandLine(debug).execute(args);
+            CommandLine cl = newCommandLine(debug);
+            cl.setOut(new PrintWriter(new OutputStreamWriter(results, StandardCharsets.UTF_8), true));
+            code = cl.execute(args);
         } catch (Error e) { // picocli handles Exceptions; OutOfMemoryError & co. get the same one-line treatment
             boolean trace = debug || Arrays.asList(args).contains("-v") || Arrays.asList(args).contains("--verbose");
             PrintWriter err = new PrintWriter(System.err, true);

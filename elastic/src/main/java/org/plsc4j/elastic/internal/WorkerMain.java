@@ -33,6 +33,7 @@ public final class WorkerMain {
 
     /** {@code --config F --rank R --world-size N --rendezvous H:P --job-id J [--model-class C]}. */
     public static void main(String[] args) {
+        System.setOut(System.err); // a worker has no results to print; library chatter joins the log
         String config = null;
         String rendezvous = null;
         String jobId = null;

@@ -1,0 +1,57 @@
+package org.plsc4j.cli;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import org.plsc4j.checkpoint.Checkpoints;
+import org.plsc4j.core.TrainConfig;
+import org.plsc4j.elastic.Jobs;
+import org.plsc4j.elastic.LocalLauncher;
+import org.plsc4j.worker.Trainer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/** {@code plsc4j train}: trains a job with N local worker processes (1: in this JVM). */
+@Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
+        header = "Train a job (YAML + --set overrides) with N local worker processes.",
+        description = {
+            "Workers are processes on this machine joined by the Netty collective through a rendezvous on 127.0.0.1; "
+                + "--workers 1 trains in this JVM. Checkpoints go to model_save_dir/<epoch>/, metrics to "
+                + "model_save_dir/metrics.jsonl, the curves to model_save_dir/" + Trainer.CURVES_PNG + ".",
+            "Prints one summary line on stdout.",
+            ""})
+final class TrainCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    JobOptions job;
+
+    @Option(names = "--workers", defaultValue = "1", description = "Local worker processes (default: ${DEFAULT-VALUE}).")
+    int workers;
+
+    @Override
+    public Integer call() throws Exception {
+        if (workers < 1) {
+            throw new ParameterException(spec.commandLine(), "workers : " + workers + " (expected: >= 1)");
+        }
+        TrainConfig cfg = job.load(List.of());
+        if (workers == 1) {
+            Jobs.trainInProcess(cfg, null, null);
+        } else {
+            LocalLauncher.train(cfg, workers, null, null);
+        }
+        Path save = Path.of(cfg.modelSaveDir());
+        Optional<Path> latest = Checkpoints.latest(save);
+        spec.commandLine().getOut().println("trained: checkpoint " + latest.map(Path::toString).orElse("(none)")
+                + ", metrics " + save.resolve("metrics.jsonl") + ", curves " + save.resolve(Trainer.CURVES_PNG));
+        spec.commandLine().getOut().flush();
+        return 0;
+    }
+}
