@@ -97,7 +97,7 @@ final class DemoCommand implements Callable<Integer> {
                 "image_shape=[3, " + imageSize + ", " + imageSize + "]", "model_name=" + model, "emb_size=128",
                 "loss_type=dist_arcface", "margin=0.3", "scale=32", "train_batch_size=64", "lr=0.1",
                 "scale_lr_by_batch=false", "momentum=0.9", "weight_decay=0.0005", "train_epochs=" + epochs,
-                "lr_steps=[" + (long) epochs * (classes * perClass / 64) * 2 / 3 + "]", "warmup_epochs=0",
+                "lr_steps=[" + Math.max(1, (long) epochs * (classes * perClass / 64) * 2 / 3) + "]", "warmup_epochs=0",
                 "val_targets=synth", "with_test=true", "test_batch_size=100", "calc_acc=true", "log_period=20",
                 "seed=" + seed));
         TrainConfig cfg = TrainConfigs.load(null, sets);

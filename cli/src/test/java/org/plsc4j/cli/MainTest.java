@@ -120,9 +120,10 @@ class MainTest {
 
     @Test
     void failingCommandExitsWithOne() {
-        Run r = run("bench", "allgather");
+        Run r = run("test", "--checkpoint-dir", "/nonexistent/model", "--set", "with_test=true");
         assertEquals(Main.EXIT_FAILURE, r.code());
-        assertTrue(r.err().contains("not yet implemented"), r.err());
+        assertEquals(1, r.err().lines().count(), r.err());
+        assertTrue(r.err().contains("/nonexistent/model"), r.err());
     }
 
     @Test
