@@ -7,6 +7,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.ServiceLoader;
 import java.util.function.Supplier;
 import org.plsc4j.worker.internal.MlpModel;
 import org.plsc4j.worker.internal.ResNetModel;
@@ -22,7 +23,8 @@ import org.plsc4j.worker.internal.SmallCnnModel;
  *   <li>{@code ResNet50}, {@code ResNet100}, {@code ResNet101}, {@code ResNet152}: PLSC's face ResNets
  *       (stages [3, 4, 14, 3], [3, 13, 30, 3], [3, 4, 23, 3], [3, 8, 36, 3] of IR blocks);</li>
  *   <li>{@code small}: a four-layer CNN for CPU runs;</li>
- *   <li>{@code mlp}: flatten, FC, tanh, FC; no batch statistics, no dropout (exactness tests).</li>
+ *   <li>{@code mlp}: flatten, FC, tanh, FC; no batch statistics, no dropout (exactness tests);</li>
+ *   <li>any {@link ModelProvider} on the class path, by its name.</li>
  * </ul>
  */
 public final class Backbones {
@@ -41,9 +43,15 @@ public final class Backbones {
     private Backbones() {
     }
 
-    /** The built-in model names. */
+    /** The built-in model names, then those of {@link ModelProvider}s on the class path. */
     public static List<String> names() {
-        return new ArrayList<>(MODELS.keySet());
+        List<String> out = new ArrayList<>(MODELS.keySet());
+        for (ModelProvider p : ServiceLoader.load(ModelProvider.class)) {
+            if (!out.contains(p.name())) {
+                out.add(p.name());
+            }
+        }
+        return out;
     }
 
     /**
@@ -54,6 +62,11 @@ public final class Backbones {
     public static BaseModel model(String modelName) {
         Supplier<BaseModel> s = MODELS.get(modelName);
         if (s == null) {
+            for (ModelProvider p : ServiceLoader.load(ModelProvider.class)) {
+                if (p.name().equals(modelName)) {
+                    return p.create();
+                }
+            }
             throw new IllegalArgumentException("model_name : " + modelName + " (expected one of " + names()
                     + ", or a custom BaseModel)");
         }

@@ -7,7 +7,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * Not a test: measures backbone throughput (images/s). Run with the test class path:
- * {@code java ... org.plsc4j.worker.BackboneThroughput MODEL SIZE BATCH STEPS train|infer}.
+ * {@code java ... org.plsc4j.worker.BackboneThroughput MODEL SIZE BATCH STEPS train|trainfwd|infer}.
  */
 public final class BackboneThroughput {
 
@@ -21,6 +21,7 @@ public final class BackboneThroughput {
         int batch = Integer.parseInt(args[2]);
         int steps = Integer.parseInt(args[3]);
         boolean train = args[4].equals("train");
+        boolean trainForwardOnly = args[4].equals("trainfwd");
         long t0 = System.nanoTime();
         Backbone bb = Backbones.create(model, BackboneConfig.of(512, 3, size, size, 1));
         System.out.printf("%s build %.2f s, %d parameter tensors%n", model, (System.nanoTime() - t0) / 1e9,
@@ -37,7 +38,7 @@ public final class BackboneThroughput {
                 bb.backward(g);
                 System.out.printf("  forward %.3f s, backward %.3f s%n", (tb - t) / 1e9, (System.nanoTime() - tb) / 1e9);
             } else {
-                bb.forward(x, false);
+                bb.forward(x, trainForwardOnly);
             }
             double sec = (System.nanoTime() - t) / 1e9;
             System.out.printf("step %d: %.3f s, %.1f images/s%n", s, sec, batch / sec);
@@ -46,7 +47,7 @@ public final class BackboneThroughput {
             }
         }
         Arrays.sort(rates);
-        System.out.printf("RESULT %s %s %dx3x%dx%d: median %.1f images/s%n", model, train ? "fwd+bwd" : "forward",
+        System.out.printf("RESULT %s %s %dx3x%dx%d: median %.1f images/s%n", model, train ? "fwd+bwd" : trainForwardOnly ? "train-mode forward" : "inference forward",
                 batch, size, size, rates[steps / 2]);
     }
 }

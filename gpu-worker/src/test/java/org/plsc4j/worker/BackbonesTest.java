@@ -27,8 +27,15 @@ class BackbonesTest {
     void unknownModelNamesListTheKnownOnes() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> Backbones.create("ResNet18", BackboneConfig.of(8, 3, 16, 16, 1)));
-        assertEquals("model_name : ResNet18 (expected one of [ResNet50, ResNet100, ResNet101, ResNet152, small, mlp],"
-                + " or a custom BaseModel)", e.getMessage());
+        assertEquals("model_name : ResNet18 (expected one of [ResNet50, ResNet100, ResNet101, ResNet152, small, mlp,"
+                + " test-linear], or a custom BaseModel)", e.getMessage());
+    }
+
+    @Test
+    void modelProvidersOnTheClassPathAreFoundByName() {
+        Backbone bb = Backbones.create("test-linear", BackboneConfig.of(3, 1, 2, 2, 1));
+        assertEquals(java.util.List.of("fc.w", "fc.b"), java.util.List.copyOf(bb.parameters().keySet()));
+        assertArrayEquals(new long[] {2, 3}, bb.forward(Nd4j.ones(DataType.FLOAT, 2, 1, 2, 2), false).shape());
     }
 
     @Test

@@ -52,6 +52,7 @@ public final class SameDiffBackbone implements Backbone {
     private Map<String, INDArray> lastFeed;
     private long lastBatch;
     private SameDiffInferenceModel inference;
+    private boolean gradientGraphBuilt;
 
     /** Builds the training graph of {@code model} and initialises its parameters from the seed. */
     public SameDiffBackbone(BaseModel model, BackboneConfig config) {
@@ -121,7 +122,7 @@ public final class SameDiffBackbone implements Backbone {
         trainForwards++;
         lastFeed = feed;
         lastBatch = b;
-        return emb;
+        return emb.dup();
     }
 
     private void checkEmbedding(INDArray emb, long b) {
@@ -179,6 +180,10 @@ public final class SameDiffBackbone implements Backbone {
         Map<String, INDArray> feed = new HashMap<>(lastFeed);
         feed.put(UPSTREAM, dEmbedding.dataType() == config.dataType() ? dEmbedding
                 : dEmbedding.castTo(config.dataType()));
+        if (!gradientGraphBuilt) {
+            StdoutToStderr.run(train::createGradFunction);
+            gradientGraphBuilt = true;
+        }
         Map<String, INDArray> g = train.calculateGradients(feed, grads.keySet());
         for (Map.Entry<String, INDArray> e : grads.entrySet()) {
             INDArray v = g.get(e.getKey());
