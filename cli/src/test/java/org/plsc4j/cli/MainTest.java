@@ -4,32 +4,17 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.util.concurrent.ExecutionException;
 import org.junit.jupiter.api.Test;
-import picocli.CommandLine;
 
 /** Runs the command tree in-process: help listings, exit codes and error messages are the CLI's contract. */
 class MainTest {
 
-    /** Exit code, stdout and stderr of one in-process run. */
-    private record Run(int code, String out, String err) {
-    }
 
-    private static Run run(String... args) {
-        CommandLine cl = Main.newCommandLine(false);
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        cl.setOut(new PrintWriter(out, true));
-        cl.setErr(new PrintWriter(err, true));
-        int code = cl.execute(args);
-        return new Run(code, out.toString(), err.toString());
-    }
 
     @Test
     void helpListsTheSubcommands() {
-        Run r = run("--help");
+        CliRun r = CliRun.of("--help");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("Usage: plsc4j"), r.out());
         assertTrue(r.out().matches("(?s).*Commands:.*\\n\\s+bench\\s.*"), r.out());
@@ -38,21 +23,21 @@ class MainTest {
 
     @Test
     void reshardIsACommandWithItsOptions() {
-        Run r = run("--help");
+        CliRun r = CliRun.of("--help");
         assertTrue(r.out().matches("(?s).*\\n\\s+reshard\\s.*"), r.out());
-        r = run("reshard", "--help");
+        r = CliRun.of("reshard", "--help");
         assertEquals(0, r.code(), r.err());
         for (String option : new String[] {"--in", "--out", "--world-size", "--layout"}) {
             assertTrue(r.out().contains(option), option + " missing in\n" + r.out());
         }
-        r = run("reshard", "--in", "x", "--out", "y", "--world-size", "2", "--layout", "rows");
+        r = CliRun.of("reshard", "--in", "x", "--out", "y", "--world-size", "2", "--layout", "rows");
         assertEquals(Main.EXIT_USAGE, r.code());
         assertTrue(r.err().contains("layout : rows (expected: ceil or balanced)"), r.err());
     }
 
     @Test
     void reshardOfAMissingCheckpointFailsWithOneLine() {
-        Run r = run("reshard", "--in", "/nonexistent/ckpt", "--out", "/nonexistent/out", "--world-size", "2");
+        CliRun r = CliRun.of("reshard", "--in", "/nonexistent/ckpt", "--out", "/nonexistent/out", "--world-size", "2");
         assertEquals(Main.EXIT_FAILURE, r.code());
         assertEquals(1, r.err().lines().count(), r.err());
         assertTrue(r.err().contains("/nonexistent/ckpt"), r.err());
@@ -60,7 +45,7 @@ class MainTest {
 
     @Test
     void benchHelpListsTheBenchmarks() {
-        Run r = run("bench", "--help");
+        CliRun r = CliRun.of("bench", "--help");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("Usage: plsc4j bench"), r.out());
         assertTrue(r.out().matches("(?s).*\\n\\s+fc\\s.*"), r.out());
@@ -69,7 +54,7 @@ class MainTest {
 
     @Test
     void benchFcHelpListsItsOptions() {
-        Run r = run("bench", "fc", "--no-dl4j", "--help");
+        CliRun r = CliRun.of("bench", "fc", "--no-dl4j", "--help");
         assertEquals(0, r.code(), r.err());
         for (String option : new String[] {"--classes", "--emb", "--batch", "--workers", "--sample-ratio",
             "--steps", "--warmup", "--dl4j-steps", "--no-dl4j", "--seed", "--json"}) {
@@ -80,7 +65,7 @@ class MainTest {
 
     @Test
     void versionNamesTheProjectVersion() {
-        Run r = run("--version");
+        CliRun r = CliRun.of("--version");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().startsWith("plsc4j " + Main.version()), r.out());
         assertFalse(Main.version().contains("${"), Main.version());
@@ -88,7 +73,7 @@ class MainTest {
 
     @Test
     void missingSubcommandIsAUsageErrorThatShowsTheUsage() {
-        Run r = run("bench");
+        CliRun r = CliRun.of("bench");
         assertEquals(Main.EXIT_USAGE, r.code());
         assertTrue(r.err().contains("Missing required subcommand"), r.err());
         assertTrue(r.err().contains("allgather"), r.err());
@@ -97,7 +82,7 @@ class MainTest {
 
     @Test
     void unknownSubcommandIsAUsageErrorWithASuggestion() {
-        Run r = run("bench", "fcc");
+        CliRun r = CliRun.of("bench", "fcc");
         assertEquals(Main.EXIT_USAGE, r.code());
         assertTrue(r.err().contains("'fcc'"), r.err());
         assertTrue(r.err().contains("bench fc"), r.err());
@@ -105,7 +90,7 @@ class MainTest {
 
     @Test
     void batchNotDivisibleByWorkersIsAUsageErrorNamingFieldValueAndExpectation() {
-        Run r = run("bench", "fc", "--batch", "130", "--workers", "3");
+        CliRun r = CliRun.of("bench", "fc", "--batch", "130", "--workers", "3");
         assertEquals(Main.EXIT_USAGE, r.code());
         assertTrue(r.err().startsWith("plsc4j bench fc: batch : 130 (expected: divisible by workers = 3)"), r.err());
         assertTrue(r.err().contains("Try 'plsc4j bench fc --help'"), r.err());
@@ -113,14 +98,14 @@ class MainTest {
 
     @Test
     void sampleRatioOutOfRangeIsAUsageError() {
-        Run r = run("bench", "fc", "--sample-ratio", "1.5");
+        CliRun r = CliRun.of("bench", "fc", "--sample-ratio", "1.5");
         assertEquals(Main.EXIT_USAGE, r.code());
         assertTrue(r.err().contains("sample_ratio : 1.5 (expected: 0 < x <= 1)"), r.err());
     }
 
     @Test
     void failingCommandExitsWithOne() {
-        Run r = run("test", "--checkpoint-dir", "/nonexistent/model", "--set", "with_test=true");
+        CliRun r = CliRun.of("test", "--checkpoint-dir", "/nonexistent/model", "--set", "with_test=true");
         assertEquals(Main.EXIT_FAILURE, r.code());
         assertEquals(1, r.err().lines().count(), r.err());
         assertTrue(r.err().contains("/nonexistent/model"), r.err());
