@@ -33,9 +33,9 @@ import org.plsc4j.core.collective.CollectiveException;
 final class RingOp implements ChannelFutureListener {
 
     /** Received bytes are forwarded in pieces of at least this size (or at the end of a step). */
-    static final int FORWARD_BYTES = Integer.getInteger("plsc4j.netty.forward", 256 * 1024);
+    static final int FORWARD_BYTES = 256 * 1024;
     /** Initial sends are cut into writes of this size (progress tracking, fairness). */
-    static final int WRITE_BYTES = Integer.getInteger("plsc4j.netty.writeBytes", 4 * 1024 * 1024);
+    static final int WRITE_BYTES = 4 * 1024 * 1024;
     /** Smaller remainders of a step are read into ordinary buffers (a window costs a slice and a syscall). */
     static final int MIN_WINDOW = 4096;
 

@@ -36,10 +36,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Why two I/O threads (an inbound and an outbound event loop): on loopback the kernel copies
  * bytes in the context of the thread that calls {@code read}/{@code write}. With a single thread per
- * rank, a rank could not read while it was writing, so neighbours fell into alternating phases (one
- * writes while the other reads), each direction idle half the time: the ring ran at about 0.4 of a
- * plain socket ring, whose reader and writer threads move both directions at once. With one thread
- * per direction reading and writing overlap the same way.
+ * rank, a rank could not read while it was writing (a flush writes up to 16 slices of 4 MiB before
+ * the loop looks at the inbound socket again), and neighbours fell into alternating phases, one
+ * writing while the other read (seen with strace): each direction idle much of the time. A plain
+ * socket ring has a reader and a writer thread per rank and moves both directions at once; with one
+ * event loop per direction, reading and writing overlap the same way.
  *
  * <p>Thread confinement: the <b>inbound thread</b> owns the server, the connection from the
  * predecessor, the running operation ({@code current}), the queue of early data ({@code pending}),
@@ -67,10 +68,7 @@ final class RingTransport {
     static final int SOCKET_BUFFER = Integer.getInteger("plsc4j.netty.socketBuffer", 4 * 1024 * 1024);
 
     /** Largest direct read into an operation's memory (see {@link InPlaceRecvAllocator}). */
-    static final int RECEIVE_WINDOW = Integer.getInteger("plsc4j.netty.window", 4 * 1024 * 1024);
-    static final int SPIN = Integer.getInteger("plsc4j.netty.spin", 16);
-    static final int MMPR = Integer.getInteger("plsc4j.netty.mmpr", 16);
-    static final boolean LT = Boolean.getBoolean("plsc4j.netty.lt");
+    static final int RECEIVE_WINDOW = 4 * 1024 * 1024;
 
     private final CollectiveConfig config;
     private final int rank;
@@ -165,7 +163,7 @@ final class RingTransport {
                 .childOption(ChannelOption.SO_SNDBUF, SOCKET_BUFFER)
                 .childOption(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
                 .childOption(ChannelOption.RCVBUF_ALLOCATOR, new InPlaceRecvAllocator(
-                        (AdaptiveRecvByteBufAllocator) new AdaptiveRecvByteBufAllocator(4096, 256 * 1024, 1024 * 1024).maxMessagesPerRead(MMPR), this::receiveWindow,
+                        new AdaptiveRecvByteBufAllocator(4096, 256 * 1024, 1024 * 1024), this::receiveWindow,
                         RECEIVE_WINDOW))
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override
@@ -173,9 +171,6 @@ final class RingTransport {
                         ch.pipeline().addLast("handshake", new HandshakeServerHandler(RingTransport.this));
                     }
                 });
-        if (LT && kind == TransportKind.EPOLL) {
-            sb.childOption(io.netty.channel.epoll.EpollChannelOption.EPOLL_MODE, io.netty.channel.epoll.EpollMode.LEVEL_TRIGGERED);
-        }
         ChannelFuture f = sb.bind(config.bindHost(), 0);
         awaitSetup(f, "bind a server on " + config.bindHost());
         server = f.channel();
@@ -205,7 +200,6 @@ final class RingTransport {
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.SO_SNDBUF, SOCKET_BUFFER)
                 .option(ChannelOption.SO_RCVBUF, 64 * 1024)
-                .option(ChannelOption.WRITE_SPIN_COUNT, SPIN)
                 .option(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, config.timeout().toMillis()))
                 .handler(new ChannelInitializer<Channel>() {
@@ -214,9 +208,6 @@ final class RingTransport {
                         ch.pipeline().addLast("handshake", new HandshakeClientHandler(RingTransport.this));
                     }
                 });
-        if (LT && kind == TransportKind.EPOLL) {
-            b.option(io.netty.channel.epoll.EpollChannelOption.EPOLL_MODE, io.netty.channel.epoll.EpollMode.LEVEL_TRIGGERED);
-        }
         b.connect(target).addListener((ChannelFuture f) -> {
             if (!f.isSuccess()) {
                 outboundFailed("cannot be reached", f.cause());
