@@ -25,7 +25,8 @@ import picocli.CommandLine.Spec;
  *
  * <p>Why this baseline: an all-gather over a ring of N ranks makes every rank send and receive
  * (N−1)·M bytes over one connection each way. Plain blocking socket channels streaming exactly those
- * bytes around the same ring, with the same socket buffer sizes, are what the loopback and kernel
+ * bytes around the same ring, from and into buffers of one block (see {@link NioRing}: the bytes
+ * must come from and land in main memory), with the same socket buffer sizes, are what the loopback and kernel
  * allow with no framing, no handshake and no event loop; the ratio says what the collective's
  * protocol and Netty cost on top. Both groups are connected before timing starts and their
  * iterations alternate, so machine noise hits both alike.
@@ -39,7 +40,7 @@ import picocli.CommandLine.Spec;
         description = {
             "N ranks (threads of this JVM) all-gather --mb MiB each through the Netty collective over 127.0.0.1; "
                 + "the baseline streams the same (N-1)*M bytes per rank around a ring of blocking SocketChannels "
-                + "with the same socket buffers. Iterations of the two alternate. GB/s = 1e9 bytes/s received per rank.",
+                + "from and into block-sized buffers, with the same socket buffers. Iterations of the two alternate. GB/s = 1e9 bytes/s received per rank.",
             "With --json exactly one JSON object is printed on stdout; progress goes to stderr.",
             ""})
 public final class AllGatherBench implements Callable<Integer> {
@@ -88,7 +89,7 @@ public final class AllGatherBench implements Callable<Integer> {
                     .rendezvous(TcpRendezvous.parse(server.address(), jobId, token))
                     .build();
             try (NettyRing netty = NettyRing.join(base, floatsPerRank);
-                 NioRing nio = NioRing.connect(workers, movedPerRank, TIMEOUT)) {
+                 NioRing nio = NioRing.connect(workers, movedPerRank, bytesPerRank, TIMEOUT)) {
                 transport = netty.transport();
                 netty.verify(); // the bytes that arrive are the bytes that were sent, in rank order
                 for (int i = 0; i < warmup + iterations; i++) {

@@ -9,6 +9,9 @@ final class RingSockets {
     /** Bytes per write/read call of the baseline. */
     static final int CHUNK = 1024 * 1024;
 
+    /** Largest send/receive buffer of the baseline: well beyond any cache, bounded direct memory. */
+    static final long MAX_BUFFER = 64L * 1024 * 1024;
+
     private RingSockets() {
     }
 }

@@ -98,4 +98,21 @@ final class DirectMemory {
             return null;
         }
     }
+
+    /**
+     * Whether the [position, limit) ranges of two direct buffers may share memory; true when it cannot
+     * be told (so that callers fall back to the safe order of copies).
+     */
+    static boolean mayOverlap(ByteBuffer a, ByteBuffer b) {
+        if (ADDRESS == null || !a.isDirect() || !b.isDirect()) {
+            return true;
+        }
+        try {
+            long a0 = (long) ADDRESS.invoke(a) + a.position();
+            long b0 = (long) ADDRESS.invoke(b) + b.position();
+            return a0 < b0 + b.remaining() && b0 < a0 + a.remaining();
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            return true;
+        }
+    }
 }

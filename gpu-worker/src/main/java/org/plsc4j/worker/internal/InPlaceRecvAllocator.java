@@ -29,7 +29,7 @@ final class InPlaceRecvAllocator implements RecvByteBufAllocator {
     /**
      * @param fallback sizes and provides the ordinary buffers
      * @param window given the largest useful size, a window of the running operation's memory with
-     *     writerIndex 0, or null when the next bytes have no fixed place; called on the I/O thread
+     *     writerIndex 0, or null when the next bytes have no fixed place; called on the inbound I/O thread
      * @param maxWindow the largest window handed out (bytes)
      */
     InPlaceRecvAllocator(AdaptiveRecvByteBufAllocator fallback, IntFunction<ByteBuf> window, int maxWindow) {

@@ -29,7 +29,7 @@ import org.slf4j.LoggerFactory;
  * <p>Joining: bind a server on {@code bindHost}, port 0; publish "host:port" through the
  * {@link CollectiveConfig#rendezvous()}; connect to the successor and accept the predecessor, each
  * connection opening with a {@link Handshake} (job id, rank, token). Operations then run as
- * {@link RingSchedule} plans on the rank's I/O thread ({@link RingTransport}, {@link RingOp}).
+ * {@link RingSchedule} plans on the rank's two I/O threads ({@link RingTransport}, {@link RingOp}).
  *
  * <p>Memory: direct little-endian buffers are used in place when the JVM allows it
  * ({@link DirectMemory}); heap and big-endian buffers go through a staging buffer that is kept
@@ -198,11 +198,22 @@ public final class NettyCollective implements Collective {
         OpHeader h = header(kindOfOp, type, null, -1, n);
         ByteBuffer alias = DirectMemory.alias(recv, true);
         ByteBuffer work = alias != null ? alias : staging(totalBytes);
-        ElementType.copy(send, work, rank * blockBytes);
+        // Send the own block straight from `send` and copy it into place while the ring runs: the copy
+        // (a pass over the whole block) then no longer delays the first byte on the wire. Only when the
+        // two cannot share memory: the ring writes received blocks into `work` meanwhile.
+        ByteBuffer source = DirectMemory.alias(send, false);
+        if (source != null && DirectMemory.mayOverlap(source, work)) {
+            source = null;
+        }
+        Runnable fill = () -> ElementType.copy(send, work, rank * blockBytes);
+        if (source == null) {
+            fill.run();
+        }
         try {
-            run(h, work, RingSchedule.allGather(rank, worldSize, blockBytes));
+            run(h, work, RingSchedule.allGather(rank, worldSize, blockBytes), source, source == null ? null : fill);
         } finally {
             Reference.reachabilityFence(recv);
+            Reference.reachabilityFence(send);
         }
         if (alias == null) {
             ElementType.copy(work, 0, recv);
@@ -277,9 +288,27 @@ public final class NettyCollective implements Collective {
 
     /** Runs one plan and waits for it; every wait is bounded by the timeout without progress. */
     private void run(OpHeader header, ByteBuffer work, RingSchedule.Plan plan) {
-        RingOp op = new RingOp(header, work, plan, transport.describePeer((rank - 1 + worldSize) % worldSize),
-                transport.describePeer((rank + 1) % worldSize));
+        run(header, work, plan, null, null);
+    }
+
+    /**
+     * Runs one plan, sending its initial slices from {@code initialSource} when not null (see
+     * {@link RingOp}), and runs {@code whileRunning} on this thread once the operation has started.
+     */
+    private void run(OpHeader header, ByteBuffer work, RingSchedule.Plan plan, ByteBuffer initialSource,
+            Runnable whileRunning) {
+        RingOp op = new RingOp(header, work, initialSource, plan,
+                transport.describePeer((rank - 1 + worldSize) % worldSize), transport.describePeer((rank + 1) % worldSize));
         transport.start(op);
+        if (whileRunning != null) {
+            try {
+                whileRunning.run();
+            } catch (RuntimeException e) {
+                CollectiveException ce = new CollectiveException("rank " + rank + ": " + header.describe() + " failed: " + e, e);
+                breakWith(ce);
+                throw ce;
+            }
+        }
         long timeoutNanos = config.timeout().toNanos();
         while (true) {
             long wait = op.lastProgressNanos() + timeoutNanos - System.nanoTime();

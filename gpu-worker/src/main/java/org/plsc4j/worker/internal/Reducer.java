@@ -11,7 +11,7 @@ import org.plsc4j.core.collective.ReduceOp;
  *
  * <p>Why bulk copies through small arrays: indexed {@code FloatBuffer.get/put} on direct memory do not
  * vectorise, bulk transfers are memcpy and the loop over two {@code float[]} does. One instance per
- * I/O thread (the arrays are scratch space).
+ * transport, used on its inbound I/O thread only (the arrays are scratch space).
  */
 final class Reducer {
 

@@ -9,11 +9,20 @@ import io.netty.channel.ChannelPromise;
 import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.plsc4j.core.collective.CollectiveException;
 
 /**
  * One running collective operation on one rank: executes a {@link RingSchedule.Plan} over the
- * operation's memory. Everything but the volatile progress fields is confined to the I/O thread.
+ * operation's memory.
+ *
+ * <p>Threads (see {@link RingTransport}): the operation is started and fed on the rank's inbound
+ * I/O thread, which owns the receive state (header, step position, carry) and issues every write;
+ * Netty runs those writes on the outbound I/O thread, where their completions arrive. The two
+ * meet only in {@link #pendingWrites} (atomic), the volatile {@link #inputComplete} flag and the
+ * {@link #settled} flag: whichever thread observes "input complete and no write pending" second
+ * finishes the operation, exactly once.
  *
  * <p>Sends are zero-copy slices of the operation's memory; received bytes are copied (or reduced)
  * into it and, for forwarding steps, sent on as soon as at least {@link #FORWARD_BYTES} are ready,
@@ -33,6 +42,7 @@ final class RingOp implements ChannelFutureListener {
     private final OpHeader header;
     private final ByteBuf work;
     private final ByteBuffer workNio;
+    private final ByteBuffer initialSource;
     private final RingSchedule.Plan plan;
     private final List<RingSchedule.Step> steps;
     private final String prevName;
@@ -40,7 +50,7 @@ final class RingOp implements ChannelFutureListener {
     private final CompletableFuture<Void> done = new CompletableFuture<>();
     private final int lastForwardStep;
 
-    // I/O-thread state
+    // inbound-thread state
     private RingTransport transport;
     private Channel out;
     private final byte[] headerBytes = new byte[OpHeader.BYTES];
@@ -50,9 +60,12 @@ final class RingOp implements ChannelFutureListener {
     private int forwarded;
     private final byte[] carry = new byte[ElementType.BYTES];
     private int carryLen;
-    private int pendingWrites;
-    private boolean finished;
     private boolean started;
+
+    // shared between the inbound and the outbound I/O thread
+    private final AtomicInteger pendingWrites = new AtomicInteger();
+    private final AtomicBoolean settled = new AtomicBoolean();
+    private volatile boolean finished;
 
     // read by the waiting caller
     private volatile long lastProgressNanos = System.nanoTime();
@@ -61,11 +74,16 @@ final class RingOp implements ChannelFutureListener {
 
     /**
      * @param work the operation's memory as a little-endian direct buffer (position 0, all of it)
+     * @param initialSource null, or the bytes of the plan's initial sends (concatenated) to send from
+     *     instead of {@code work}, e.g. the caller's send buffer while its copy into {@code work} is
+     *     still being made; it must not share memory with {@code work}
      * @param prevName e.g. "rank 1 (127.0.0.1:40123)", for messages
      */
-    RingOp(OpHeader header, ByteBuffer work, RingSchedule.Plan plan, String prevName, String nextName) {
+    RingOp(OpHeader header, ByteBuffer work, ByteBuffer initialSource, RingSchedule.Plan plan, String prevName,
+            String nextName) {
         this.header = header;
         this.workNio = work;
+        this.initialSource = initialSource;
         this.work = work.capacity() == 0 ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(work);
         this.plan = plan;
         this.steps = plan.receives();
@@ -96,31 +114,40 @@ final class RingOp implements ChannelFutureListener {
         return inputComplete;
     }
 
-    /** Whether everything this operation sends (initial slices and forwards) has been written (I/O thread). */
+    /** Whether everything this operation sends (initial slices and forwards) has been written (inbound thread). */
     boolean sendsComplete() {
-        return started && pendingWrites == 0 && stepIndex > lastForwardStep;
+        return started && pendingWrites.get() == 0 && stepIndex > lastForwardStep;
     }
 
-    /** Whether the operation still consumes input (not complete, not failed); I/O thread. */
+    /** Whether the operation still consumes input (not complete, not failed); inbound thread. */
     boolean wantsInput() {
         return !inputComplete && !finished;
     }
 
-    /** Sends the header and the initial slices; called on the I/O thread. */
+    /**
+     * Sends the header and the initial slices (inbound thread); {@code outChannel} belongs to the
+     * outbound thread, which performs the writes in the order they are issued here.
+     */
     void start(RingTransport owner, Channel outChannel) {
         this.transport = owner;
         this.out = outChannel;
         this.started = true;
         lastProgressNanos = System.nanoTime();
         write(Unpooled.wrappedBuffer(header.encode()));
+        ByteBuf source = initialSource == null || !initialSource.hasRemaining() ? null
+                : Unpooled.wrappedBuffer(initialSource.duplicate());
+        int sourcePos = 0;
         for (RingSchedule.Slice s : plan.initialSends()) {
             for (int i = 0; i < s.length() && !finished; i += WRITE_BYTES) {
-                write(work.retainedSlice(s.offset() + i, Math.min(WRITE_BYTES, s.length() - i)));
+                int len = Math.min(WRITE_BYTES, s.length() - i);
+                write(source != null ? source.retainedSlice(sourcePos, len) : work.retainedSlice(s.offset() + i, len));
+                sourcePos += len;
             }
         }
-        if (!finished) {
-            out.flush();
+        if (source != null) {
+            source.release(); // the slices hold their own references until written
         }
+        // the transport flushes once the operation's queued input has been drained as well
     }
 
     /** Consumes bytes of {@code in} until it is empty or this operation's input is complete. */
@@ -150,7 +177,9 @@ final class RingOp implements ChannelFutureListener {
         }
         if (headerLen == OpHeader.BYTES && stepIndex == steps.size()) {
             inputComplete = true;
-            maybeFinish();
+            if (pendingWrites.get() == 0) {
+                finish();
+            }
         }
     }
 
@@ -194,7 +223,7 @@ final class RingOp implements ChannelFutureListener {
 
     /**
      * A window of this operation's memory where the next {@code ≤ max} bytes of the stream belong, for
-     * the socket to read into directly; null unless the next bytes are part of a copy step (I/O thread).
+     * the socket to read into directly; null unless the next bytes are part of a copy step (inbound thread).
      */
     ByteBuf receiveWindow(int max) {
         if (finished || inputComplete || headerLen < OpHeader.BYTES || carryLen != 0 || stepIndex >= steps.size()) {
@@ -254,17 +283,19 @@ final class RingOp implements ChannelFutureListener {
         return workNio.duplicate().position(offset).limit(offset + length).slice();
     }
 
+    /** Issues one write (inbound thread); Netty hands it to the outbound thread in issue order. */
     private void write(ByteBuf data) {
         ChannelPromise promise = out.newPromise();
         promise.addListener(this);
-        pendingWrites++;
+        pendingWrites.incrementAndGet();
+        transport.wroteOutbound();
         out.write(data, promise);
     }
 
-    /** Completion of one write (I/O thread). */
+    /** Completion of one write (outbound thread). */
     @Override
     public void operationComplete(ChannelFuture future) {
-        pendingWrites--;
+        int left = pendingWrites.decrementAndGet();
         if (finished) {
             return;
         }
@@ -274,11 +305,14 @@ final class RingOp implements ChannelFutureListener {
             return;
         }
         lastProgressNanos = System.nanoTime();
-        maybeFinish();
+        if (left == 0 && inputComplete) {
+            finish();
+        }
     }
 
-    private void maybeFinish() {
-        if (inputComplete && pendingWrites == 0 && !finished) {
+    /** Completes the operation once, on whichever I/O thread saw the last of its input and writes. */
+    private void finish() {
+        if (settled.compareAndSet(false, true)) {
             finished = true;
             work.release();
             transport.opFinished(this);
@@ -286,14 +320,20 @@ final class RingOp implements ChannelFutureListener {
         }
     }
 
-    /** Fails the operation (I/O thread, or any thread before it started). */
+    /** Fails the operation (inbound thread, or any thread before it started). */
     void fail(CollectiveException cause) {
-        if (!finished) {
+        if (settled.compareAndSet(false, true)) {
             finished = true;
             // `work` is not released here: this may run inside start() or feed() (a write failing
             // synchronously); the wrapper owns no memory, so leaving its count alone is harmless.
             done.completeExceptionally(cause);
         }
+    }
+
+    /** E.g. "still waiting for data from rank 1 (...) (received 28 of 1028 bytes)", for messages. */
+    String inputProgress() {
+        return "still waiting for data from " + prevName + " (received " + bytesIn + " of "
+                + (OpHeader.BYTES + plan.bytesIn()) + " bytes)";
     }
 
     /** Why the caller has been waiting: names the peer and the progress so far. */

@@ -32,11 +32,26 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The two TCP connections of one rank in the ring — from its predecessor (accepted by our server)
- * and to its successor (connected by us) — and the single I/O thread that runs operations on them.
+ * and to its successor (connected by us) — and the two I/O threads that run operations on them.
  *
- * <p>Why one I/O thread per rank doing everything: forwarding a received chunk is then a direct
- * write on the same event loop, with no hand-off between threads; the caller's thread only starts
- * an operation and waits for it. Both connections are unidirectional after the handshake.
+ * <p>Why two I/O threads (an inbound and an outbound event loop): on loopback the kernel copies
+ * bytes in the context of the thread that calls {@code read}/{@code write}. With a single thread per
+ * rank, a rank could not read while it was writing (a flush writes up to 16 slices of 4 MiB before
+ * the loop looks at the inbound socket again), and neighbours fell into alternating phases, one
+ * writing while the other read (seen with strace): each direction idle much of the time. A plain
+ * socket ring has a reader and a writer thread per rank and moves both directions at once; with one
+ * event loop per direction, reading and writing overlap the same way.
+ *
+ * <p>Thread confinement: the <b>inbound thread</b> owns the server, the connection from the
+ * predecessor, the running operation ({@code current}), the queue of early data ({@code pending}),
+ * the failure handling ({@code failNow}) and all receive state of {@link RingOp}; it also issues
+ * every write (an operation's initial sends and its forwards, in stream order). The <b>outbound
+ * thread</b> owns the connection to the successor: its handshake, the socket writes (Netty runs
+ * writes issued from another thread on the channel's own loop, in issue order) and the write
+ * completions. Events of the outbound connection that concern the transport (lost connection,
+ * unexpected data) are handed to the inbound thread; {@link RingOp} documents how the two threads
+ * agree on an operation's completion. The caller's thread only starts an operation and waits for
+ * it. Both connections are unidirectional after the handshake.
  *
  * <p>Incoming bytes that belong to an operation this rank has not started yet (the predecessor
  * may be one operation ahead) are queued; between operations reading is paused
@@ -62,7 +77,9 @@ final class RingTransport {
     private final int next;
     private final byte[] tokenDigest;
     private final TransportKind kind;
-    private final EventLoopGroup group;
+    private final EventLoopGroup inGroup;
+    private final EventLoopGroup outGroup;
+    /** The inbound thread: see the class comment. */
     private final EventLoop loop;
     private final Reducer reducer = new Reducer();
     private final CompletableFuture<Channel> inbound = new CompletableFuture<>();
@@ -73,11 +90,12 @@ final class RingTransport {
     private volatile CollectiveException failure;
     private volatile boolean closing;
 
-    // I/O-thread state
+    // inbound-thread state (out is set once by the outbound thread's handshake, read by both)
     private Channel in;
-    private Channel out;
+    private volatile Channel out;
     private RingOp current;
     private CollectiveException lostAfterUse;
+    private boolean outUnflushed;
     private final ArrayDeque<ByteBuf> pending = new ArrayDeque<>();
 
     RingTransport(CollectiveConfig config, TransportKind kind) {
@@ -88,8 +106,9 @@ final class RingTransport {
         this.next = (rank + 1) % worldSize;
         this.tokenDigest = Handshake.digest(config.token());
         this.kind = kind;
-        this.group = kind.newGroup(1, threadFactory("plsc4j-collective-r" + rank + "-io"));
-        this.loop = group.next();
+        this.inGroup = kind.newGroup(1, threadFactory("plsc4j-collective-r" + rank + "-in"));
+        this.outGroup = kind.newGroup(1, threadFactory("plsc4j-collective-r" + rank + "-out"));
+        this.loop = inGroup.next();
     }
 
     private static ThreadFactory threadFactory(String name) {
@@ -136,7 +155,7 @@ final class RingTransport {
     /** Binds the server on {@code bindHost}, port 0; returns the address to publish ("host:port"). */
     String bind() {
         ServerBootstrap sb = new ServerBootstrap()
-                .group(group)
+                .group(inGroup)
                 .channel(kind.serverChannel())
                 .option(ChannelOption.SO_RCVBUF, SOCKET_BUFFER)
                 .childOption(ChannelOption.TCP_NODELAY, true)
@@ -176,7 +195,7 @@ final class RingTransport {
         this.peers = List.copyOf(addresses);
         InetSocketAddress target = parse(addresses.get(next));
         Bootstrap b = new Bootstrap()
-                .group(group)
+                .group(outGroup)
                 .channel(kind.channel())
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.SO_SNDBUF, SOCKET_BUFFER)
@@ -255,7 +274,7 @@ final class RingTransport {
     }
 
     /**
-     * Decides about a connecting peer (I/O thread): null to accept it as the predecessor, else the
+     * Decides about a connecting peer (inbound thread): null to accept it as the predecessor, else the
      * reason for refusing it.
      */
     String admitInbound(Handshake.Hello hello, Channel ch) {
@@ -278,13 +297,13 @@ final class RingTransport {
         return null;
     }
 
-    /** The successor accepted our handshake (I/O thread). */
+    /** The successor accepted our handshake (outbound thread). */
     void outboundAccepted(Channel ch) {
         out = ch;
         outbound.complete(ch);
     }
 
-    /** Connecting to the successor failed (I/O thread). */
+    /** Connecting to the successor failed (outbound thread). */
     void outboundFailed(String problem, Throwable cause) {
         CollectiveException e = new CollectiveException("rank " + rank + ": " + describePeer(next) + " " + problem
                 + (cause == null ? "" : ": " + cause), cause);
@@ -293,7 +312,7 @@ final class RingTransport {
 
     // ------------------------------------------------------------------ operations
 
-    /** Starts {@code op} on the I/O thread; the caller then waits on {@link RingOp#done()}. */
+    /** Starts {@code op} on the inbound thread; the caller then waits on {@link RingOp#done()}. */
     void start(RingOp op) {
         try {
             loop.execute(() -> {
@@ -305,9 +324,7 @@ final class RingTransport {
                 op.start(this, out);
                 in.config().setAutoRead(true);
                 drainPending();
-                if (out != null) {
-                    out.flush(); // forwards of data that had arrived before the operation started
-                }
+                flushOutbound(); // forwards of data that had arrived before the operation started
             });
         } catch (RejectedExecutionException e) {
             op.fail(new CollectiveException("rank " + rank + ": the collective is closed", e));
@@ -315,7 +332,7 @@ final class RingTransport {
     }
 
     /**
-     * Where the next inbound bytes can be read directly (I/O thread): a window of the running
+     * Where the next inbound bytes can be read directly (inbound thread): a window of the running
      * operation's memory of at most {@code max} bytes, or null (see {@link InPlaceRecvAllocator}).
      */
     ByteBuf receiveWindow(int max) {
@@ -326,7 +343,7 @@ final class RingTransport {
         return op.receiveWindow(max);
     }
 
-    /** Data from the predecessor (I/O thread). */
+    /** Data from the predecessor (inbound thread). */
     void onData(ByteBuf buf) {
         if (failure != null) {
             buf.release();
@@ -362,13 +379,30 @@ final class RingTransport {
     }
 
     void onReadComplete() {
-        if (out != null) {
-            out.flush();
+        flushOutbound();
+    }
+
+    /** A write was issued to the outbound connection since the last flush (inbound thread). */
+    void wroteOutbound() {
+        outUnflushed = true;
+    }
+
+    /** Flushes issued writes; from the inbound thread this is one task for the outbound thread. */
+    private void flushOutbound() {
+        Channel o = out;
+        if (outUnflushed && o != null) {
+            outUnflushed = false;
+            o.flush();
         }
     }
 
-    /** Called by the operation when it completed successfully (I/O thread). */
+    /** Called by the operation when it completed successfully (either I/O thread). */
     void opFinished(RingOp op) {
+        if (!loop.inEventLoop()) {
+            // before the caller can start its next operation (its start task queues behind this one)
+            onInbound(() -> opFinished(op));
+            return;
+        }
         if (current == op) {
             current = null;
         }
@@ -377,15 +411,37 @@ final class RingTransport {
         }
     }
 
+    /** Runs {@code task} on the inbound thread (now if already there); dropped once shut down. */
+    private void onInbound(Runnable task) {
+        if (loop.inEventLoop()) {
+            task.run();
+            return;
+        }
+        try {
+            loop.execute(task);
+        } catch (RejectedExecutionException ignored) {
+            // shut down: nothing left to do
+        }
+    }
+
+    /** A connection closed or failed (either I/O thread; handled on the inbound thread). */
     void onConnectionLost(Channel ch, Throwable cause) {
+        if (!loop.inEventLoop()) {
+            onInbound(() -> onConnectionLost(ch, cause));
+            return;
+        }
         if (closing || failure != null) {
             return;
         }
         boolean inbound = ch == in;
         String which = inbound ? "the connection from " + describePeer(prev) : "the connection to " + describePeer(next);
         RingOp op = current;
+        // a successor that gives up first (its own timeout) may be a symptom of a silent predecessor:
+        // say what this rank was still waiting for
+        String waiting = !inbound && op != null && !op.inputComplete() ? ", " + op.inputProgress() : "";
         CollectiveException e = new CollectiveException("rank " + rank + ": lost " + which
-                + (op == null ? "" : " during " + op.header().describe()) + (cause == null ? "" : ": " + cause), cause);
+                + (op == null ? "" : " during " + op.header().describe()) + waiting
+                + (cause == null ? "" : ": " + cause), cause);
         if (op != null && (inbound ? op.inputComplete() : op.sendsComplete())) {
             // the running operation no longer needs this connection: a peer that completed the operation
             // may close while this rank still waits for its other side. Fail once the operation is done.
@@ -396,12 +452,12 @@ final class RingTransport {
     }
 
     void onProtocolError(String problem) {
-        failNow(new CollectiveException("rank " + rank + ": protocol error: " + problem));
+        fail(new CollectiveException("rank " + rank + ": protocol error: " + problem));
     }
 
     // ------------------------------------------------------------------ failure and shutdown
 
-    /** Fails the transport from any thread (asynchronously when not on the I/O thread). */
+    /** Fails the transport from any thread (asynchronously when not on the inbound thread). */
     void fail(CollectiveException e) {
         if (loop.inEventLoop()) {
             failNow(e);
@@ -415,18 +471,24 @@ final class RingTransport {
     }
 
     /**
-     * Fails the transport and waits (bounded) until the I/O thread has closed the connections, so
-     * that no queued write still refers to the caller's buffers when it regains control.
+     * Fails the transport and waits (bounded) until both connections are closed, so that neither a
+     * queued write nor a read still refers to the caller's buffers when it regains control.
      */
     void failAndAwait(CollectiveException e) {
         if (loop.inEventLoop()) {
             failNow(e);
             return;
         }
+        long waitMillis = Math.max(1000, config.timeout().toMillis());
         try {
-            loop.submit(() -> failNow(e)).awaitUninterruptibly(Math.max(1000, config.timeout().toMillis()));
+            loop.submit(() -> failNow(e)).awaitUninterruptibly(waitMillis);
         } catch (RejectedExecutionException ignored) {
             // already shut down
+        }
+        Channel o = out;
+        if (o != null && !o.eventLoop().inEventLoop()) {
+            // the inbound thread only asked the outbound thread to close
+            o.close().awaitUninterruptibly(waitMillis);
         }
     }
 
@@ -460,16 +522,20 @@ final class RingTransport {
         }
     }
 
-    /** Closes connections and stops the I/O thread; idempotent. */
+    /** Closes connections and stops both I/O threads; idempotent. */
     void close() {
         if (closing) {
             return;
         }
         closing = true;
         fail(new CollectiveException("rank " + rank + ": the collective is closed"));
-        io.netty.util.concurrent.Future<?> f = group.shutdownGracefully(0, 2, TimeUnit.SECONDS);
+        io.netty.util.concurrent.Future<?> fin = inGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS);
+        io.netty.util.concurrent.Future<?> fout = outGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS);
         if (!loop.inEventLoop()) {
-            f.awaitUninterruptibly(5, TimeUnit.SECONDS);
+            fin.awaitUninterruptibly(5, TimeUnit.SECONDS);
+        }
+        if (!outGroup.next().inEventLoop()) {
+            fout.awaitUninterruptibly(5, TimeUnit.SECONDS);
         }
     }
 }
