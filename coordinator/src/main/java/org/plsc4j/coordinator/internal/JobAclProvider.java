@@ -1,5 +1,7 @@
 package org.plsc4j.coordinator.internal;
 
+import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
 import org.apache.curator.framework.api.ACLProvider;
 import org.apache.zookeeper.ZooDefs;
@@ -16,10 +18,12 @@ import org.plsc4j.coordinator.JobPaths;
 public final class JobAclProvider implements ACLProvider {
 
     // spelled out rather than ZooDefs.Ids (whose class file trips javac's -Xlint:classfile)
-    private static final List<ACL> PARENTS = List.of(
-            new ACL(ZooDefs.Perms.READ | ZooDefs.Perms.CREATE, new Id("world", "anyone")));
+    // (mutable-list types: ZooKeeper calls acl.contains(null), which List.of answers with an NPE)
+    private static final List<ACL> PARENTS = Collections.unmodifiableList(Arrays.asList(
+            new ACL(ZooDefs.Perms.READ | ZooDefs.Perms.CREATE, new Id("world", "anyone"))));
     /** ZooDefs.Ids.CREATOR_ALL_ACL: all permissions for the creating client's authenticated ids. */
-    private static final List<ACL> CREATOR_ALL = List.of(new ACL(ZooDefs.Perms.ALL, new Id("auth", "")));
+    private static final List<ACL> CREATOR_ALL = Collections.unmodifiableList(Arrays.asList(
+            new ACL(ZooDefs.Perms.ALL, new Id("auth", ""))));
 
     @Override
     public List<ACL> getDefaultAcl() {
