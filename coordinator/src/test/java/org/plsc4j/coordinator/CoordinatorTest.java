@@ -216,6 +216,25 @@ class CoordinatorTest {
     }
 
     @Test
+    void aJobIsCreatedOnceAndAnotherSpecIsRefused() {
+        JobSpec spec = new JobSpec(job, 100, ClassLayout.Kind.BALANCED, 1, 4, Duration.ofMillis(100));
+        JobStore store = new JobStore(admin, job);
+        assertTrue(store.createJob(spec, new byte[] {7}, "t1"));
+        assertFalse(store.createJob(spec, new byte[] {8}, "t2"));
+        assertEquals("t1", store.readToken());
+        assertEquals(7, store.readConfig()[0]);
+        assertEquals(0, store.currentGenerationNumber());
+        CoordinatorException e = assertThrows(CoordinatorException.class,
+                () -> store.createJob(JobSpec.fixed(job, 100, 2), new byte[0], "t"));
+        assertTrue(e.getMessage().startsWith("job " + job + " exists with spec JobSpec[jobId=" + job
+                + ", numClasses=100, layout=BALANCED, minWorkers=1, maxWorkers=4, settle=PT0.1S] (expected: "),
+                e.getMessage());
+        Coordinator c = new Coordinator(admin, JobSpec.fixed(job, 100, 2), new byte[0], "t", "c");
+        closeables.add(c);
+        assertThrows(CoordinatorException.class, c::start);
+    }
+
+    @Test
     void aWorkerJoiningBelowMaxGivesTheNextGeneration() {
         coordinator(admin, new JobSpec(job, 100, ClassLayout.Kind.BALANCED, 1, 4, Duration.ofMillis(100)), "c1");
         Worker a = worker(1);
@@ -261,6 +280,21 @@ class CoordinatorTest {
         List<String> problems = new CopyOnWriteArrayList<>();
         Map<Long, Generation> seen = new ConcurrentHashMap<>();
         AtomicInteger reads = new AtomicInteger();
+        // and the worker-side API: its listener sees complete generations in increasing order
+        List<Long> notified = new CopyOnWriteArrayList<>();
+        java.util.concurrent.CompletableFuture<Generation> ninth = new java.util.concurrent.CompletableFuture<>();
+        GenerationWatcher watcher = new GenerationWatcher(reader, job, "w-0000000000");
+        closeables.add(watcher);
+        watcher.addListener(g -> {
+            if (!notified.isEmpty() && notified.get(notified.size() - 1) >= g.number()) {
+                problems.add("listener: generation " + g.number() + " after " + notified);
+            }
+            notified.add(g.number());
+            if (g.number() == 9) {
+                ninth.complete(g);
+            }
+        });
+        watcher.start();
         // a raw reader: follows the pointer and reads the node it names, in the watch callback itself
         try (CuratorCache cache = CuratorCache.build(reader, paths.generation(), CuratorCache.Options.SINGLE_NODE_CACHE)) {
             cache.listenable().addListener(CuratorCacheListener.builder().forCreatesAndChanges((o, n) -> {
@@ -290,6 +324,12 @@ class CoordinatorTest {
             }
             long last = expected;
             Await.node(reader, paths.generation(), d -> d.isPresent() && seen.containsKey(last), "the reader");
+            assertEquals(9, last);
+            assertEquals(1, ninth.get(Await.TIMEOUT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS).worldSize());
+            // w-0 left in generation 6: it is in no newer generation, and waiting for one says so
+            CoordinatorException e = assertThrows(CoordinatorException.class,
+                    () -> watcher.awaitMembership(Duration.ofMillis(100)));
+            assertTrue(e.getMessage().contains("newest generation 9 has workers [w-0000000004]"), e.getMessage());
         }
         assertEquals(List.of(), problems);
         assertTrue(reads.get() >= 1);
