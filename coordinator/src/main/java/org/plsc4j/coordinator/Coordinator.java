@@ -61,6 +61,8 @@ public final class Coordinator implements AutoCloseable {
     private final CuratorCache workersCache;
     private final CountDownLatch leadership = new CountDownLatch(1);
     private final ConnectionStateListener connectionListener = this::connectionChanged;
+    private final java.util.concurrent.atomic.AtomicBoolean evaluationPending =
+            new java.util.concurrent.atomic.AtomicBoolean();
 
     // confined to the executor thread
     private List<String> lastRegistry;
@@ -79,7 +81,7 @@ public final class Coordinator implements AutoCloseable {
     public Coordinator(CuratorFramework client, JobSpec spec, byte[] config, String token, String id) {
         this.client = Objects.requireNonNull(client, "client");
         this.spec = Objects.requireNonNull(spec, "spec");
-        this.config = config.clone();
+        this.config = Objects.requireNonNull(config, "config").clone();
         this.token = Objects.requireNonNull(token, "token");
         this.id = Objects.requireNonNull(id, "id");
         this.store = new JobStore(client, spec.jobId());
@@ -100,6 +102,15 @@ public final class Coordinator implements AutoCloseable {
         if (!state.compareAndSet(State.NEW, State.STARTED)) {
             throw new IllegalStateException("coordinator " + id + " : " + state.get() + " (expected: NEW)");
         }
+        try {
+            doStart();
+        } catch (RuntimeException e) {
+            close(); // a coordinator that failed to start holds no threads, watches or latch node
+            throw e;
+        }
+    }
+
+    private void doStart() {
         store.createJob(spec, config, token);
         latch.addListener(new LeaderLatchListener() {
             @Override
@@ -115,7 +126,7 @@ public final class Coordinator implements AutoCloseable {
             }
         });
         workersCache.listenable().addListener(CuratorCacheListener.builder()
-                .forAll((type, oldData, data) -> submit(this::evaluate))
+                .forAll((type, oldData, data) -> evaluateSoon())
                 .build());
         client.getConnectionStateListenable().addListener(connectionListener);
         workersCache.start();
@@ -158,7 +169,17 @@ public final class Coordinator implements AutoCloseable {
 
     private void connectionChanged(CuratorFramework c, ConnectionState s) {
         if (s == ConnectionState.RECONNECTED) {
-            submit(this::evaluate);
+            evaluateSoon();
+        }
+    }
+
+    /** Coalesces bursts of registry events (N workers starting at once) into one evaluation. */
+    private void evaluateSoon() {
+        if (evaluationPending.compareAndSet(false, true)) {
+            submit(() -> {
+                evaluationPending.set(false);
+                evaluate();
+            });
         }
     }
 
@@ -231,7 +252,7 @@ public final class Coordinator implements AutoCloseable {
             } else {
                 LOG.info("coordinator {}: generation {} of job {} was published by another writer", id, g + 1,
                         spec.jobId());
-                submit(this::evaluate);
+                evaluateSoon();
             }
         }
     }

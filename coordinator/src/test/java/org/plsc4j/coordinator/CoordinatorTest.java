@@ -232,6 +232,7 @@ class CoordinatorTest {
         Coordinator c = new Coordinator(admin, JobSpec.fixed(job, 100, 2), new byte[0], "t", "c");
         closeables.add(c);
         assertThrows(CoordinatorException.class, c::start);
+        assertEquals(Coordinator.State.CLOSED, c.state());
     }
 
     @Test
