@@ -236,6 +236,39 @@ class CoordinatorTest {
     }
 
     @Test
+    void workersFormTheirGroupThroughTheGenerationAndItsRendezvous() throws Exception {
+        coordinator(admin, new JobSpec(job, 100, ClassLayout.Kind.BALANCED, 2, 2, Duration.ZERO), "c1");
+        List<Worker> ws = List.of(worker(5001), worker(5002));
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+        try {
+            List<java.util.concurrent.Future<List<String>>> results = new ArrayList<>();
+            for (Worker w : ws) {
+                results.add(pool.submit(() -> {
+                    try (GenerationWatcher gw = new GenerationWatcher(w.client(), job, w.id())) {
+                        gw.start();
+                        Generation g = gw.awaitMembership(Await.TIMEOUT);
+                        RankAssignment me = g.assignmentOf(w.id()).orElseThrow();
+                        return new ZooKeeperRendezvous(w.client(), job, g.number())
+                                .exchange(me.rank(), g.worldSize(), "127.0.0.1:" + (6000 + me.rank()), Await.TIMEOUT);
+                    }
+                }));
+            }
+            for (var f : results) {
+                assertEquals(List.of("127.0.0.1:6000", "127.0.0.1:6001"),
+                        f.get(Await.TIMEOUT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS));
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        JobPaths paths = JobPaths.of(job);
+        assertNotNull(admin.checkExists().forPath(paths.rendezvous(1)));
+        Worker standby = worker(5003); // max is 2: a standby
+        ws.get(0).client().close();
+        assertEquals(List.of(ws.get(1).id(), standby.id()), Await.generation(admin, job, 2).workerIds());
+        Await.gone(admin, paths.rendezvous(1)); // the publisher cleans the previous generation's rendezvous
+    }
+
+    @Test
     void aWorkerJoiningBelowMaxGivesTheNextGeneration() {
         coordinator(admin, new JobSpec(job, 100, ClassLayout.Kind.BALANCED, 1, 4, Duration.ofMillis(100)), "c1");
         Worker a = worker(1);
