@@ -20,7 +20,7 @@ class AclTest {
         String job = "acl-job";
         JobPaths paths = JobPaths.of(job);
         Duration session = Duration.ofSeconds(10);
-        try (TestingServer zk = new TestingServer(true);
+        try (TestingServer zk = TestZk.start();
                 CuratorFramework owner = ZkClients.connect(zk.getConnectString(), "plsc4j:s3cret", session);
                 CuratorFramework sameCreds = ZkClients.connect(zk.getConnectString(), "plsc4j:s3cret", session);
                 CuratorFramework anonymous = ZkClients.connect(zk.getConnectString(), null, session);

@@ -36,7 +36,7 @@ class CoordinatorTest {
 
     @BeforeAll
     static void startZooKeeper() throws Exception {
-        zk = new TestingServer(true);
+        zk = TestZk.start();
     }
 
     @AfterAll
@@ -78,7 +78,12 @@ class CoordinatorTest {
     }
 
     private Worker worker(int port) {
-        CuratorFramework c = client();
+        return worker(port, Duration.ofSeconds(10));
+    }
+
+    private Worker worker(int port, Duration session) {
+        CuratorFramework c = ZkClients.connect(zk.getConnectString(), null, session);
+        closeables.add(c);
         WorkerRegistration r = WorkerRegistration.register(c, job, new WorkerInfo("127.0.0.1", port, 100 + port, "cpu"));
         closeables.add(r);
         return new Worker(c, r);
@@ -105,7 +110,7 @@ class CoordinatorTest {
     void registrationIsEphemeralAndVanishesWithTheSession() throws Exception {
         coordinator(admin, JobSpec.fixed(job, 10, 5), "c1");
         Worker a = worker(7001);
-        Worker b = worker(7002);
+        Worker b = worker(7002, Duration.ofSeconds(1)); // its expiry is detected by the server after ~1 s
         assertTrue(a.registration().sequence() < b.registration().sequence());
         JobStore store = new JobStore(admin, job);
         List<RegisteredWorker> reg = store.registeredWorkers();
@@ -116,7 +121,9 @@ class CoordinatorTest {
 
         a.client().close(); // clean close ends the session at once
         Await.gone(admin, a.registration().path());
-        KillSession.kill(b.client().getZookeeperClient().getZooKeeper()); // session expiry
+        // session expiry: the client is told its session expired (curator-test's KillSession), the server
+        // drops the session, and with it the node, once the session timeout passes without the client
+        KillSession.kill(b.client().getZookeeperClient().getZooKeeper());
         Await.gone(admin, b.registration().path());
         assertFalse(b.registration().isRegistered());
         assertEquals(List.of(), store.registeredWorkers());

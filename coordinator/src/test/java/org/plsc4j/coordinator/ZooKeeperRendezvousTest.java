@@ -24,7 +24,7 @@ class ZooKeeperRendezvousTest {
 
     @BeforeAll
     static void start() throws Exception {
-        zk = new TestingServer(true);
+        zk = TestZk.start();
         client = ZkClients.connect(zk.getConnectString(), null, Duration.ofSeconds(10));
         new JobStore(client, "rdv").createJob(JobSpec.fixed("rdv", 10, 3), new byte[0], "t");
     }
