@@ -207,6 +207,7 @@ public final class Coordinator implements AutoCloseable {
     /** A new leader counts the settle window from now: it has not seen the registry change. */
     private void takeOver() {
         lastRegistry = null;
+        lastStatus = null; // another leader may have written the status meanwhile
         evaluate();
     }
 
