@@ -1,0 +1,67 @@
+package org.plsc4j.coordinator.internal;
+
+import java.time.Duration;
+import java.util.List;
+import org.plsc4j.coordinator.Generation;
+import org.plsc4j.coordinator.JobSpec;
+import org.plsc4j.coordinator.RegisteredWorker;
+
+/**
+ * The torchrun-like membership rule, as a pure function of the registry, the current generation
+ * and how long the registry has been unchanged (so it is tested without ZooKeeper).
+ *
+ * <p>The members of the next generation are the first {@code max_workers} registered workers in
+ * registration order (the rest are standbys). If they equal the current generation's members
+ * nothing happens. Otherwise: fewer than {@code min_workers} → wait; {@code max_workers} present →
+ * publish now; else publish once the registry has been unchanged for the settle window.
+ */
+public final class GenerationPolicy {
+
+    private GenerationPolicy() {
+    }
+
+    /** What to do now. */
+    public sealed interface Decision permits UpToDate, Wait, Settle, Publish {
+    }
+
+    /** The current generation matches the registry. */
+    public record UpToDate(int standbys) implements Decision {
+    }
+
+    /** Too few workers; {@code message} says how many more are needed. */
+    public record Wait(String message) implements Decision {
+    }
+
+    /** A new generation is due once {@code remaining} more time passes without a change. */
+    public record Settle(Duration remaining, List<RegisteredWorker> members) implements Decision {
+    }
+
+    /** Publish a generation of {@code members} (in rank order) now. */
+    public record Publish(List<RegisteredWorker> members) implements Decision {
+    }
+
+    /**
+     * Decides.
+     *
+     * @param registered the registered workers in registration order
+     * @param current the current generation, or null
+     * @param unchangedFor how long {@code registered} has been as it is
+     */
+    public static Decision decide(JobSpec spec, List<RegisteredWorker> registered, Generation current,
+            Duration unchangedFor) {
+        List<RegisteredWorker> members = registered.subList(0, Math.min(spec.maxWorkers(), registered.size()));
+        List<String> ids = members.stream().map(RegisteredWorker::workerId).toList();
+        if (current != null && current.workerIds().equals(ids)) {
+            return new UpToDate(registered.size() - members.size());
+        }
+        if (members.size() < spec.minWorkers()) {
+            int more = spec.minWorkers() - members.size();
+            return new Wait("waiting for " + more + " more workers (have "
+                    + members.size() + ", min " + spec.minWorkers() + ")");
+        }
+        if (members.size() >= spec.maxWorkers() || unchangedFor.compareTo(spec.settle()) >= 0) {
+            return new Publish(List.copyOf(members));
+        }
+        return new Settle(spec.settle().minus(unchangedFor), List.copyOf(members));
+    }
+}
