@@ -44,6 +44,15 @@ public final class PartialFc {
 
     private static final float NORM_EPS = 1e-12f;
 
+    /** TEMP profiling. */
+    public static final long[] PT = new long[16];
+    private static long pt;
+    private static void tick(int i) {
+        long n = System.nanoTime();
+        PT[i] += n - pt;
+        pt = n;
+    }
+
     /**
      * What one training step produced on this rank.
      *
@@ -206,6 +215,7 @@ public final class PartialFc {
      * sampled classes. Costs two small all-reduces and one pass over the logits.
      */
     public StepResult step(INDArray localFeatures, int[] localLabels, double lr, long step, boolean calcAcc) {
+        pt = System.nanoTime();
         int b = localFeatures.rows();
         if (localFeatures.rank() != 2 || localFeatures.columns() != emb) {
             throw new IllegalArgumentException("features shape : " + Arrays.toString(localFeatures.shape())
@@ -251,21 +261,32 @@ public final class PartialFc {
         kernel.reset(sample.targetColumns());
 
         float scale = (float) config.margin().scale();
+        float[] colScale = new float[Math.min(chunk, Math.max(s, 1))];
         TopKCounter topK = calcAcc ? new TopKCounter(targetCosines(xHat, labels, sample), sample.targetColumns())
                 : null;
         // 3. forward, chunk by chunk
+        tick(15);
         for (int j0 = 0; j0 < s; j0 += chunk) {
             int k = Math.min(chunk, s - j0);
             INDArray w = rowsOf(weights, wChunk, sample.localIndices(), j0, k, full);
             INDArray z = matrix(logits, batch, k, (long) batch * j0);
+            tick(0);
             Nd4j.gemm(xHat, w, z, false, true, 1.0, 0.0);
-            Dense.scaleColumns(z, inverseNorms(sample.localIndices(), j0, k, full, scale));
+            tick(1);
+            inverseNorms(sample.localIndices(), j0, k, full, scale, colScale);
+            tick(2);
+            INDArray e = matrix(exps, batch, k, (long) batch * j0);
             if (topK != null) {
+                Dense.scaleColumns(z, Nd4j.createFromArray(Arrays.copyOf(colScale, k)));
                 topK.count(z, j0, scale);
+                kernel.forwardChunk(j0 / chunk, z, j0, e);
+            } else {
+                kernel.forwardChunk(j0 / chunk, z, j0, e, colScale);
             }
-            kernel.forwardChunk(j0 / chunk, z, j0, matrix(exps, batch, k, (long) batch * j0));
+            tick(3);
         }
         double[] losses = kernel.finish(collective);
+        tick(11);
         double acc1 = Double.NaN;
         double acc5 = Double.NaN;
         if (topK != null) {
@@ -283,27 +304,32 @@ public final class PartialFc {
         float mu = (float) config.momentum();
         float wd = (float) config.weightDecay();
         float[] colDot = new float[chunk];
+        float[] coef = new float[chunk];
+        float[] newNorms = new float[chunk];
         for (int j0 = 0; j0 < s; j0 += chunk) {
             int k = Math.min(chunk, s - j0);
             INDArray z = matrix(logits, batch, k, (long) batch * j0);
             INDArray g = matrix(exps, batch, k, (long) batch * j0);
-            kernel.backwardChunk(j0 / chunk, z, g, j0, 1.0 / batch, null, colDot);
-            INDArray invNorm = inverseNorms(sample.localIndices(), j0, k, full, 1f);
-            Dense.scaleColumns(g, invNorm); // g = dL/dcos / n_j
+            tick(15);
+            float[] inv = inverseNorms(sample.localIndices(), j0, k, full, 1f, colScale);
+            // g = dL/dcos / n_j
+            kernel.backwardChunk(j0 / chunk, z, g, j0, 1.0 / batch, null, colDot, inv);
+            tick(4);
             INDArray w = rowsOf(weights, wChunk, sample.localIndices(), j0, k, full);
             INDArray v = rowsOf(momentum, vChunk, sample.localIndices(), j0, k, full);
+            tick(6);
             // dL/dxHat += (dL/dcos / n) · W
             Nd4j.gemm(g, w, dxHat, false, false, 1.0, 1.0);
+            tick(7);
             // v = μ·v + G/n, where G = (dL/dcos)^T · xHat
             Nd4j.gemm(g, xHat, v, true, false, 1.0, mu);
+            tick(8);
             // v += (wd − colDot/n²)·w : the normalisation backward and the weight decay; w −= lr·v
-            float[] coef = new float[k];
-            float[] inv = invNorm.toFloatVector();
             for (int j = 0; j < k; j++) {
                 coef[j] = wd - colDot[j] * inv[j] * inv[j];
             }
-            float[] newNorms = new float[k];
             MomentumUpdate.apply(w, v, coef, (float) lr, newNorms);
+            tick(9);
             if (full) {
                 System.arraycopy(newNorms, 0, norms, j0, k);
             } else {
@@ -314,6 +340,7 @@ public final class PartialFc {
                     norms[idx[j]] = newNorms[j];
                 }
             }
+            tick(10);
         }
 
         // 5. return each rank's feature rows' gradient, then through the feature normalisation
@@ -331,6 +358,7 @@ public final class PartialFc {
         for (double l : losses) {
             sum += l;
         }
+        tick(12);
         return new StepResult(sum / batch, dx, s, acc1, acc5);
     }
 
@@ -459,12 +487,12 @@ public final class PartialFc {
         return dst;
     }
 
-    private INDArray inverseNorms(int[] idx, int j0, int k, boolean full, float factor) {
-        float[] inv = new float[k];
+    /** {@code out[j] = factor / ‖w‖} for the sample's columns j0..j0+k; returns {@code out}. */
+    private float[] inverseNorms(int[] idx, int j0, int k, boolean full, float factor, float[] out) {
         for (int j = 0; j < k; j++) {
             float n = norms[full ? j0 + j : idx[j0 + j]];
-            inv[j] = factor / Math.max(n, NORM_EPS);
+            out[j] = factor / Math.max(n, NORM_EPS);
         }
-        return Nd4j.createFromArray(inv);
+        return out;
     }
 }

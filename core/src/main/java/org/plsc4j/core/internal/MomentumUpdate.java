@@ -12,8 +12,10 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  *
  * <p>Why hand-written: ND4J M2.1 has no row-scaled axpy; composing it from assign, a broadcast, an
  * add, an axpy and a norm takes five passes and measured 3.9 ns per element on 2048×512 chunks,
- * this loop 1.4 ns (two threads, same chunk, same run). It reads the rows once while they are still
- * in cache from the momentum gemm.
+ * a loop indexing the direct buffers element by element 1.4 ns (two threads, same chunk, same run).
+ * C2 does not vectorise loops over direct buffers, so each row is now copied into two small heap
+ * arrays (one bulk copy each way), updated by a loop C2 vectorises, and copied back: measured
+ * below. It reads the rows once while they are still in cache from the momentum gemm.
  */
 public final class MomentumUpdate {
 
@@ -42,35 +44,35 @@ public final class MomentumUpdate {
 
     private static void rows(FloatBuffer w, FloatBuffer v, int from, int to, int d, float[] coef, float lr,
                              float[] norms) {
+        float[] wr = new float[d];
+        float[] vr = new float[d];
         for (int j = from; j < to; j++) {
             int o = j * d;
+            w.get(o, wr, 0, d);
+            v.get(o, vr, 0, d);
             float c = coef[j];
+            for (int k = 0; k < d; k++) {
+                float v0 = vr[k] + c * wr[k];
+                vr[k] = v0;
+                wr[k] = wr[k] - lr * v0;
+            }
             float n0 = 0;
             float n1 = 0;
+            float n2 = 0;
+            float n3 = 0;
             int k = 0;
-            for (; k + 1 < d; k += 2) {
-                float w0 = w.get(o + k);
-                float w1 = w.get(o + k + 1);
-                float v0 = v.get(o + k) + c * w0;
-                float v1 = v.get(o + k + 1) + c * w1;
-                v.put(o + k, v0);
-                v.put(o + k + 1, v1);
-                w0 -= lr * v0;
-                w1 -= lr * v1;
-                w.put(o + k, w0);
-                w.put(o + k + 1, w1);
-                n0 += w0 * w0;
-                n1 += w1 * w1;
+            for (; k + 3 < d; k += 4) {
+                n0 += wr[k] * wr[k];
+                n1 += wr[k + 1] * wr[k + 1];
+                n2 += wr[k + 2] * wr[k + 2];
+                n3 += wr[k + 3] * wr[k + 3];
             }
             for (; k < d; k++) {
-                float w0 = w.get(o + k);
-                float v0 = v.get(o + k) + c * w0;
-                v.put(o + k, v0);
-                w0 -= lr * v0;
-                w.put(o + k, w0);
-                n0 += w0 * w0;
+                n0 += wr[k] * wr[k];
             }
-            norms[j] = (float) Math.sqrt((double) n0 + n1);
+            w.put(o, wr, 0, d);
+            v.put(o, vr, 0, d);
+            norms[j] = (float) Math.sqrt((double) n0 + n1 + n2 + n3);
         }
     }
 
