@@ -44,15 +44,6 @@ public final class PartialFc {
 
     private static final float NORM_EPS = 1e-12f;
 
-    /** TEMP profiling. */
-    public static final long[] PT = new long[16];
-    private static long pt;
-    private static void tick(int i) {
-        long n = System.nanoTime();
-        PT[i] += n - pt;
-        pt = n;
-    }
-
     /**
      * What one training step produced on this rank.
      *
@@ -85,6 +76,7 @@ public final class PartialFc {
     private long logitsCapacity;
     private INDArray wChunk;
     private INDArray vChunk;
+    private INDArray gChunk;
     private INDArray gradGathered;
 
     private PartialFc(FcConfig config, Collective collective, int chunk) {
@@ -215,7 +207,6 @@ public final class PartialFc {
      * sampled classes. Costs two small all-reduces and one pass over the logits.
      */
     public StepResult step(INDArray localFeatures, int[] localLabels, double lr, long step, boolean calcAcc) {
-        pt = System.nanoTime();
         int b = localFeatures.rows();
         if (localFeatures.rank() != 2 || localFeatures.columns() != emb) {
             throw new IllegalArgumentException("features shape : " + Arrays.toString(localFeatures.shape())
@@ -265,16 +256,12 @@ public final class PartialFc {
         TopKCounter topK = calcAcc ? new TopKCounter(targetCosines(xHat, labels, sample), sample.targetColumns())
                 : null;
         // 3. forward, chunk by chunk
-        tick(15);
         for (int j0 = 0; j0 < s; j0 += chunk) {
             int k = Math.min(chunk, s - j0);
             INDArray w = rowsOf(weights, wChunk, sample.localIndices(), j0, k, full);
             INDArray z = matrix(logits, batch, k, (long) batch * j0);
-            tick(0);
             Nd4j.gemm(xHat, w, z, false, true, 1.0, 0.0);
-            tick(1);
             inverseNorms(sample.localIndices(), j0, k, full, scale, colScale);
-            tick(2);
             INDArray e = matrix(exps, batch, k, (long) batch * j0);
             if (topK != null) {
                 Dense.scaleColumns(z, Nd4j.createFromArray(Arrays.copyOf(colScale, k)));
@@ -283,10 +270,8 @@ public final class PartialFc {
             } else {
                 kernel.forwardChunk(j0 / chunk, z, j0, e, colScale);
             }
-            tick(3);
         }
         double[] losses = kernel.finish(collective);
-        tick(11);
         double acc1 = Double.NaN;
         double acc5 = Double.NaN;
         if (topK != null) {
@@ -310,26 +295,21 @@ public final class PartialFc {
             int k = Math.min(chunk, s - j0);
             INDArray z = matrix(logits, batch, k, (long) batch * j0);
             INDArray g = matrix(exps, batch, k, (long) batch * j0);
-            tick(15);
             float[] inv = inverseNorms(sample.localIndices(), j0, k, full, 1f, colScale);
             // g = dL/dcos / n_j
             kernel.backwardChunk(j0 / chunk, z, g, j0, 1.0 / batch, null, colDot, inv);
-            tick(4);
             INDArray w = rowsOf(weights, wChunk, sample.localIndices(), j0, k, full);
             INDArray v = rowsOf(momentum, vChunk, sample.localIndices(), j0, k, full);
-            tick(6);
             // dL/dxHat += (dL/dcos / n) · W
             Nd4j.gemm(g, w, dxHat, false, false, 1.0, 1.0);
-            tick(7);
-            // v = μ·v + G/n, where G = (dL/dcos)^T · xHat
-            Nd4j.gemm(g, xHat, v, true, false, 1.0, mu);
-            tick(8);
-            // v += (wd − colDot/n²)·w : the normalisation backward and the weight decay; w −= lr·v
+            // G/n, where G = (dL/dcos)^T · xHat, into a scratch that stays in cache (see MomentumUpdate)
+            INDArray grad = gChunk.get(NDArrayIndex.interval(0, k), NDArrayIndex.all());
+            Nd4j.gemm(g, xHat, grad, true, false, 1.0, 0.0);
+            // v = μ·v + G/n + (wd − colDot/n²)·w : the normalisation backward and the weight decay; w −= lr·v
             for (int j = 0; j < k; j++) {
                 coef[j] = wd - colDot[j] * inv[j] * inv[j];
             }
-            MomentumUpdate.apply(w, v, coef, (float) lr, newNorms);
-            tick(9);
+            MomentumUpdate.apply(w, v, grad, mu, coef, (float) lr, newNorms);
             if (full) {
                 System.arraycopy(newNorms, 0, norms, j0, k);
             } else {
@@ -340,7 +320,6 @@ public final class PartialFc {
                     norms[idx[j]] = newNorms[j];
                 }
             }
-            tick(10);
         }
 
         // 5. return each rank's feature rows' gradient, then through the feature normalisation
@@ -358,7 +337,6 @@ public final class PartialFc {
         for (double l : losses) {
             sum += l;
         }
-        tick(12);
         return new StepResult(sum / batch, dx, s, acc1, acc5);
     }
 
@@ -461,6 +439,7 @@ public final class PartialFc {
         if (wChunk == null) {
             wChunk = Nd4j.createUninitialized(DataType.FLOAT, chunk, emb);
             vChunk = Nd4j.createUninitialized(DataType.FLOAT, chunk, emb);
+            gChunk = Nd4j.createUninitialized(DataType.FLOAT, chunk, emb);
         }
         long need = (long) batch * sampled;
         if (need > logitsCapacity) {

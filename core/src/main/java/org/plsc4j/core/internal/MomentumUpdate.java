@@ -27,30 +27,53 @@ public final class MomentumUpdate {
      * views allowed) and writes the new row norms into {@code norms[0..k)}.
      */
     public static void apply(INDArray w, INDArray v, float[] coef, float lr, float[] norms) {
+        apply(w, v, null, 1f, coef, lr, norms);
+    }
+
+    /**
+     * As {@link #apply(INDArray, INDArray, float[], float, float[])} with the momentum step folded in:
+     * {@code v_j ← mu·v_j + grad_j + coef_j·w_j; w_j −= lr·v_j} ({@code grad} [k, D] row-major, or null
+     * for none, then mu must be 1).
+     *
+     * <p>Why: with {@code v ← mu·v + G} inside the gemm (its beta), OpenBLAS first scales the whole
+     * momentum chunk by beta in a separate pass and then reads and writes it again, and this update reads
+     * and writes it a third time; a [k, D] gradient scratch written with beta = 0 stays in cache.
+     */
+    public static void apply(INDArray w, INDArray v, INDArray grad, float mu, float[] coef, float lr, float[] norms) {
         if (w.dataType() != DataType.FLOAT || v.dataType() != DataType.FLOAT
                 || w.rows() != v.rows() || w.columns() != v.columns()
-                || w.stride(0) != w.columns() || v.stride(0) != v.columns() || w.stride(1) != 1 || v.stride(1) != 1) {
-            throw new IllegalArgumentException("MomentumUpdate needs two row-major FLOAT matrices of one shape, got "
-                    + w.shapeInfoToString() + " and " + v.shapeInfoToString());
+                || w.stride(0) != w.columns() || v.stride(0) != v.columns() || w.stride(1) != 1 || v.stride(1) != 1
+                || (grad != null && (grad.rows() != w.rows() || grad.columns() != w.columns() || !DirectRows.fits(grad)))) {
+            throw new IllegalArgumentException("MomentumUpdate needs row-major FLOAT matrices of one shape, got "
+                    + w.shapeInfoToString() + " and " + v.shapeInfoToString()
+                    + (grad == null ? "" : " and " + grad.shapeInfoToString()));
         }
         int k = w.rows();
         int d = w.columns();
         FloatBuffer wb = buffer(w);
         FloatBuffer vb = buffer(v);
+        FloatBuffer gb = grad == null ? null : DirectRows.of(grad);
         int parts = k >= 256 ? 2 : 1;
         IntStream.range(0, parts).parallel().forEach(p ->
-                rows(wb.duplicate(), vb.duplicate(), p * k / parts, (p + 1) * k / parts, d, coef, lr, norms));
+                rows(wb, vb, gb, mu, p * k / parts, (p + 1) * k / parts, d, coef, lr, norms));
     }
 
-    private static void rows(FloatBuffer w, FloatBuffer v, int from, int to, int d, float[] coef, float lr,
-                             float[] norms) {
+    private static void rows(FloatBuffer w, FloatBuffer v, FloatBuffer grad, float mu, int from, int to, int d,
+                             float[] coef, float lr, float[] norms) {
         float[] wr = new float[d];
         float[] vr = new float[d];
+        float[] gr = new float[d];
         for (int j = from; j < to; j++) {
             int o = j * d;
             w.get(o, wr, 0, d);
             v.get(o, vr, 0, d);
             float c = coef[j];
+            if (grad != null) {
+                grad.get(o, gr, 0, d);
+                for (int k = 0; k < d; k++) {
+                    vr[k] = mu * vr[k] + gr[k];
+                }
+            }
             for (int k = 0; k < d; k++) {
                 float v0 = vr[k] + c * wr[k];
                 vr[k] = v0;
