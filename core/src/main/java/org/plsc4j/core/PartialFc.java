@@ -28,9 +28,11 @@ import org.plsc4j.core.internal.RowCopy;
  * full pass over the shard (2 GB of weights, 2 GB of momentum) costs tens of milliseconds, so the
  * step works on chunks of a few thousand classes that stay in cache: the logits chunk is produced by
  * one gemm, the weights are never normalised in memory (the column norms are cached and refreshed
- * by the update itself), the momentum update is folded into the weight-gradient gemm through its
- * {@code beta}, and the weight-normalisation backward uses {@code Σ_i dL/dcos_ij·cos_ij}, computed
- * while the logits are still in cache.
+ * by the update itself), the elementwise work of a chunk is one Java pass per logits row (see
+ * {@code MarginSoftmaxKernel}), the weight gradient of a chunk goes into a scratch that stays in cache
+ * and the momentum step is one pass over the chunk's rows ({@code MomentumUpdate}), and the
+ * weight-normalisation backward uses {@code Σ_i dL/dcos_ij·cos_ij}, computed while the logits are
+ * still in cache.
  *
  * <p>Weights are stored class-major, {@code [C_r, D]} (row j = class {@code start + j}), and
  * initialised from N(0, 0.01²) seeded per class id, so the initial model does not depend on the
