@@ -28,9 +28,11 @@ import org.plsc4j.core.internal.RowCopy;
  * full pass over the shard (2 GB of weights, 2 GB of momentum) costs tens of milliseconds, so the
  * step works on chunks of a few thousand classes that stay in cache: the logits chunk is produced by
  * one gemm, the weights are never normalised in memory (the column norms are cached and refreshed
- * by the update itself), the momentum update is folded into the weight-gradient gemm through its
- * {@code beta}, and the weight-normalisation backward uses {@code Σ_i dL/dcos_ij·cos_ij}, computed
- * while the logits are still in cache.
+ * by the update itself), the elementwise work of a chunk is one Java pass per logits row (see
+ * {@code MarginSoftmaxKernel}), the weight gradient of a chunk goes into a scratch that stays in cache
+ * and the momentum step is one pass over the chunk's rows ({@code MomentumUpdate}), and the
+ * weight-normalisation backward uses {@code Σ_i dL/dcos_ij·cos_ij}, computed while the logits are
+ * still in cache.
  *
  * <p>Weights are stored class-major, {@code [C_r, D]} (row j = class {@code start + j}), and
  * initialised from N(0, 0.01²) seeded per class id, so the initial model does not depend on the
@@ -76,6 +78,7 @@ public final class PartialFc {
     private long logitsCapacity;
     private INDArray wChunk;
     private INDArray vChunk;
+    private INDArray gChunk;
     private INDArray gradGathered;
 
     private PartialFc(FcConfig config, Collective collective, int chunk) {
@@ -251,6 +254,7 @@ public final class PartialFc {
         kernel.reset(sample.targetColumns());
 
         float scale = (float) config.margin().scale();
+        float[] colScale = new float[Math.min(chunk, Math.max(s, 1))];
         TopKCounter topK = calcAcc ? new TopKCounter(targetCosines(xHat, labels, sample), sample.targetColumns())
                 : null;
         // 3. forward, chunk by chunk
@@ -259,11 +263,15 @@ public final class PartialFc {
             INDArray w = rowsOf(weights, wChunk, sample.localIndices(), j0, k, full);
             INDArray z = matrix(logits, batch, k, (long) batch * j0);
             Nd4j.gemm(xHat, w, z, false, true, 1.0, 0.0);
-            Dense.scaleColumns(z, inverseNorms(sample.localIndices(), j0, k, full, scale));
+            inverseNorms(sample.localIndices(), j0, k, full, scale, colScale);
+            INDArray e = matrix(exps, batch, k, (long) batch * j0);
             if (topK != null) {
+                Dense.scaleColumns(z, Nd4j.createFromArray(Arrays.copyOf(colScale, k)));
                 topK.count(z, j0, scale);
+                kernel.forwardChunk(j0 / chunk, z, j0, e);
+            } else {
+                kernel.forwardChunk(j0 / chunk, z, j0, e, colScale);
             }
-            kernel.forwardChunk(j0 / chunk, z, j0, matrix(exps, batch, k, (long) batch * j0));
         }
         double[] losses = kernel.finish(collective);
         double acc1 = Double.NaN;
@@ -283,27 +291,27 @@ public final class PartialFc {
         float mu = (float) config.momentum();
         float wd = (float) config.weightDecay();
         float[] colDot = new float[chunk];
+        float[] coef = new float[chunk];
+        float[] newNorms = new float[chunk];
         for (int j0 = 0; j0 < s; j0 += chunk) {
             int k = Math.min(chunk, s - j0);
             INDArray z = matrix(logits, batch, k, (long) batch * j0);
             INDArray g = matrix(exps, batch, k, (long) batch * j0);
-            kernel.backwardChunk(j0 / chunk, z, g, j0, 1.0 / batch, null, colDot);
-            INDArray invNorm = inverseNorms(sample.localIndices(), j0, k, full, 1f);
-            Dense.scaleColumns(g, invNorm); // g = dL/dcos / n_j
+            float[] inv = inverseNorms(sample.localIndices(), j0, k, full, 1f, colScale);
+            // g = dL/dcos / n_j
+            kernel.backwardChunk(j0 / chunk, z, g, j0, 1.0 / batch, null, colDot, inv);
             INDArray w = rowsOf(weights, wChunk, sample.localIndices(), j0, k, full);
             INDArray v = rowsOf(momentum, vChunk, sample.localIndices(), j0, k, full);
             // dL/dxHat += (dL/dcos / n) · W
             Nd4j.gemm(g, w, dxHat, false, false, 1.0, 1.0);
-            // v = μ·v + G/n, where G = (dL/dcos)^T · xHat
-            Nd4j.gemm(g, xHat, v, true, false, 1.0, mu);
-            // v += (wd − colDot/n²)·w : the normalisation backward and the weight decay; w −= lr·v
-            float[] coef = new float[k];
-            float[] inv = invNorm.toFloatVector();
+            // G/n, where G = (dL/dcos)^T · xHat, into a scratch that stays in cache (see MomentumUpdate)
+            INDArray grad = gChunk.get(NDArrayIndex.interval(0, k), NDArrayIndex.all());
+            Nd4j.gemm(g, xHat, grad, true, false, 1.0, 0.0);
+            // v = μ·v + G/n + (wd − colDot/n²)·w : the normalisation backward and the weight decay; w −= lr·v
             for (int j = 0; j < k; j++) {
                 coef[j] = wd - colDot[j] * inv[j] * inv[j];
             }
-            float[] newNorms = new float[k];
-            MomentumUpdate.apply(w, v, coef, (float) lr, newNorms);
+            MomentumUpdate.apply(w, v, grad, mu, coef, (float) lr, newNorms);
             if (full) {
                 System.arraycopy(newNorms, 0, norms, j0, k);
             } else {
@@ -433,6 +441,7 @@ public final class PartialFc {
         if (wChunk == null) {
             wChunk = Nd4j.createUninitialized(DataType.FLOAT, chunk, emb);
             vChunk = Nd4j.createUninitialized(DataType.FLOAT, chunk, emb);
+            gChunk = Nd4j.createUninitialized(DataType.FLOAT, chunk, emb);
         }
         long need = (long) batch * sampled;
         if (need > logitsCapacity) {
@@ -459,12 +468,12 @@ public final class PartialFc {
         return dst;
     }
 
-    private INDArray inverseNorms(int[] idx, int j0, int k, boolean full, float factor) {
-        float[] inv = new float[k];
+    /** {@code out[j] = factor / ‖w‖} for the sample's columns j0..j0+k; returns {@code out}. */
+    private float[] inverseNorms(int[] idx, int j0, int k, boolean full, float factor, float[] out) {
         for (int j = 0; j < k; j++) {
             float n = norms[full ? j0 + j : idx[j0 + j]];
-            inv[j] = factor / Math.max(n, NORM_EPS);
+            out[j] = factor / Math.max(n, NORM_EPS);
         }
-        return Nd4j.createFromArray(inv);
+        return out;
     }
 }
