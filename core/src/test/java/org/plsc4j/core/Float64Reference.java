@@ -4,18 +4,19 @@ package org.plsc4j.core;
  * A float64, textbook implementation of the (combined-)margin softmax cross entropy and of the
  * normalised FC layer around it, used only to check the float32 production code. Mean reduction.
  */
-final class Float64Reference {
+public final class Float64Reference {
 
     private static final double EPS = 1e-12;
 
-    record Out(double loss, double[] perSample, double[][] softmax, double[][] dCos, double[][] dW, double[][] dX) {
+    /** Loss, per-sample losses, softmax and gradients (null where not computed). */
+    public record Out(double loss, double[] perSample, double[][] softmax, double[][] dCos, double[][] dW, double[][] dX) {
     }
 
     private Float64Reference() {
     }
 
     /** Loss and dL/dcos of cosine logits [B][C]. */
-    static Out onCos(double[][] cos, int[] labels, MarginConfig m) {
+    public static Out onCos(double[][] cos, int[] labels, MarginConfig m) {
         int b = cos.length;
         int c = cos[0].length;
         double s = m.scale();

@@ -9,8 +9,8 @@ import org.nd4j.linalg.api.buffer.DataBuffer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.plsc4j.core.Float64Reference;
 import org.plsc4j.core.MarginConfig;
-import org.plsc4j.core.TargetLogit;
 
 /**
  * The fused chunk passes (column scaling, margin, exp, sums; dL/dcos, column dots, gradient column
@@ -98,25 +98,14 @@ class MarginSoftmaxKernelChunkTest {
 
         double maxG = 0;
         double maxD = 0;
+        Float64Reference.Out ref = Float64Reference.onCos(cos, labels, m);
+        double[][] wantP = ref.softmax();
         double[][] wantG = new double[rows][c];
-        double[][] wantP = new double[rows][c];
         double[] wantD = new double[c];
         for (int i = 0; i < rows; i++) {
-            double[] z = new double[c];
-            double max = Double.NEGATIVE_INFINITY;
+            assertEquals(ref.perSample()[i], losses[i], 1e-5 * Math.max(1, losses[i]), "loss " + i);
             for (int j = 0; j < c; j++) {
-                z[j] = j == labels[i] ? s * TargetLogit.value(cos[i][j], m) : s * cos[i][j];
-                max = Math.max(max, z[j]);
-            }
-            double sum = 0;
-            for (int j = 0; j < c; j++) {
-                sum += Math.exp(z[j] - max);
-            }
-            assertEquals(Math.log(sum) + max - z[labels[i]], losses[i], 1e-5 * Math.max(1, losses[i]), "loss " + i);
-            for (int j = 0; j < c; j++) {
-                wantP[i][j] = Math.exp(z[j] - max) / sum;
-                double dz = (wantP[i][j] - (j == labels[i] ? 1 : 0)) / rows;
-                double dcos = s * dz * (j == labels[i] ? TargetLogit.derivative(cos[i][j], m) : 1.0);
+                double dcos = ref.dCos()[i][j]; // the reference's mean reduction = gradScale 1/rows
                 wantD[j] += dcos * cos[i][j];
                 wantG[i][j] = dcos / norm[j];
                 maxG = Math.max(maxG, Math.abs(wantG[i][j]));
