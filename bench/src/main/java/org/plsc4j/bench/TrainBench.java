@@ -50,6 +50,9 @@ public final class TrainBench implements Callable<Integer> {
 
     private static final Logger LOG = LoggerFactory.getLogger(TrainBench.class);
 
+    /** Untimed bare-backbone steps before the timed ones. */
+    static final int BACKBONE_WARMUP = 10;
+
     @Spec
     CommandSpec spec;
 
@@ -71,7 +74,7 @@ public final class TrainBench implements Callable<Integer> {
     @Option(names = "--workers", defaultValue = "1,2", split = ",", description = "Worker counts (default: ${DEFAULT-VALUE}).")
     List<Integer> workers;
 
-    @Option(names = "--backbone-steps", defaultValue = "20", description = "Timed bare-backbone steps (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--backbone-steps", defaultValue = "30", description = "Timed bare-backbone steps (default: ${DEFAULT-VALUE}).")
     int backboneSteps;
 
     @Option(names = "--seed", defaultValue = "42", description = "Seed (default: ${DEFAULT-VALUE}).")
@@ -138,7 +141,7 @@ public final class TrainBench implements Callable<Integer> {
         Backbone b = Backbones.create(model, BackboneConfig.of(128, 3, imageSize, imageSize, seed));
         INDArray x = Nd4j.rand(DataType.FLOAT, batch, 3, imageSize, imageSize).subi(0.5);
         INDArray g = Nd4j.rand(DataType.FLOAT, batch, 128).subi(0.5).muli(1e-3);
-        for (int i = 0; i < 3; i++) {
+        for (int i = 0; i < BACKBONE_WARMUP; i++) { // graph building and JIT: the first steps are several times slower
             b.forwardTrain(x, i);
             b.backward(g);
         }
