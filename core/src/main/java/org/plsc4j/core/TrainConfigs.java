@@ -149,6 +149,16 @@ public final class TrainConfigs {
         }
     }
 
+    /**
+     * A configuration saved by an earlier version (a checkpoint manifest's {@code config}): keys are
+     * only ever added, so missing ones take today's defaults.
+     */
+    public static TrainConfig fromSaved(ObjectNode saved, String source) {
+        ObjectNode merged = defaults();
+        merged.setAll(saved.deepCopy());
+        return bind(merged, source);
+    }
+
     /** The configuration as a JSON tree with the public key names (for manifests and logs). */
     public static ObjectNode toTree(TrainConfig config) {
         return JSON.valueToTree(config);

@@ -110,4 +110,17 @@ class TrainConfigTest {
         assertEquals(new FcConfig(85742, 64, MarginConfig.arcface(0.5, 64), 0.1, ClassLayout.Kind.BALANCED, 0, 0.9,
                 5e-4), c.fcConfig());
     }
+
+    @Test
+    void aConfigSavedBeforeKeysWereAddedTakesTodaysDefaults() {
+        TrainConfig c = TrainConfigs.load(null, List.of("num_classes=10", "emb_size=8"));
+        com.fasterxml.jackson.databind.node.ObjectNode saved = TrainConfigs.toTree(c);
+        saved.remove("fc_weight_decay");
+        saved.remove("skip_bad_samples");
+        assertEquals(c, TrainConfigs.fromSaved(saved, "old manifest"));
+        saved.put("no_such_key", 1);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> TrainConfigs.fromSaved(saved, "old manifest"));
+        assertTrue(e.getMessage().contains("old manifest: unknown key 'no_such_key'"), e.getMessage());
+    }
 }

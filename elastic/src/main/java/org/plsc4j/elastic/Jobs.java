@@ -66,7 +66,7 @@ public final class Jobs {
      */
     public static Path export(Path checkpointDir, Path out, BaseModel model) throws IOException {
         Checkpoint ck = CheckpointIo.resolve(checkpointDir);
-        TrainConfig cfg = TrainConfigs.bind(ck.config().deepCopy(), ck.dir().resolve("manifest.json").toString());
+        TrainConfig cfg = TrainConfigs.fromSaved(ck.config(), ck.dir().resolve("manifest.json").toString());
         Backbone backbone = backbone(cfg, model);
         backbone.load(ck.readBackbone());
         if (Files.exists(out) && !Files.isRegularFile(out.resolve(MODEL_JSON))) {
@@ -117,7 +117,7 @@ public final class Jobs {
             shape = new ImageShape(s.get(0).asInt(), s.get(1).asInt(), s.get(2).asInt());
         } else {
             Checkpoint ck = CheckpointIo.resolve(dir);
-            TrainConfig cfg = TrainConfigs.bind(ck.config().deepCopy(), ck.dir().resolve("manifest.json").toString());
+            TrainConfig cfg = TrainConfigs.fromSaved(ck.config(), ck.dir().resolve("manifest.json").toString());
             Backbone backbone = backbone(cfg, model);
             backbone.load(ck.readBackbone());
             inference = backbone.inference();

@@ -4,23 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
-import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.plsc4j.core.TrainConfig;
 import org.plsc4j.core.TrainConfigs;
-import org.plsc4j.core.collective.Collective;
-import org.plsc4j.core.collective.CollectiveConfig;
-import org.plsc4j.core.collective.Collectives;
 import org.plsc4j.data.DatasetGenerator;
 import org.plsc4j.data.GeneratorOptions;
 import org.plsc4j.worker.Trainer;
@@ -37,22 +27,11 @@ class TrainerInvarianceTest {
     @TempDir
     static Path dir;
     static Path data;
-    static ExecutorService pool;
 
     @BeforeAll
     static void generate() throws Exception {
         data = dir.resolve("data");
         DatasetGenerator.generate(GeneratorOptions.of(data, 30, 10).withImageSize(16).withPairs(20).withSeed(7));
-        pool = Executors.newCachedThreadPool(r -> {
-            Thread t = new Thread(r, "test-rank");
-            t.setDaemon(true);
-            return t;
-        });
-    }
-
-    @AfterAll
-    static void stop() {
-        pool.shutdownNow();
     }
 
     /** mlp (no batch statistics), a global batch of 12: 25 steps per epoch of the 300 samples. */
@@ -77,32 +56,8 @@ class TrainerInvarianceTest {
                 Map.entry("seed", 11))), "test");
     }
 
-    /** Runs {@code n} ranks as threads over the in-process collective; returns rank 0's summary. */
     static Trainer.Summary run(TrainConfig cfg, int n) throws Exception {
-        String runId = "test-" + System.nanoTime();
-        List<Future<Trainer.Summary>> fs = new ArrayList<>();
-        List<Collective> group = new ArrayList<>();
-        for (int r = 0; r < n; r++) {
-            int rank = r;
-            fs.add(pool.submit(() -> {
-                CollectiveConfig cc = CollectiveConfig.builder().jobId(runId).rank(rank).worldSize(n)
-                        .timeout(Duration.ofMinutes(2)).build();
-                try (Collective c = Collectives.join("inprocess", cc)) {
-                    synchronized (group) {
-                        group.add(c);
-                    }
-                    return new Trainer(cfg, c, null, null, runId).train();
-                }
-            }));
-        }
-        List<Trainer.Summary> out = new ArrayList<>();
-        for (Future<Trainer.Summary> f : fs) {
-            out.add(f.get(5, TimeUnit.MINUTES));
-        }
-        for (Trainer.Summary s : out) {
-            assertEquals(out.get(0).losses(), s.losses(), "every rank reports the same losses");
-        }
-        return out.get(0);
+        return ThreadRanks.run(cfg, n);
     }
 
     static void assertSameCurve(List<Double> expected, List<Double> actual, String what) {
