@@ -1,0 +1,337 @@
+package org.plsc4j.shardstore.internal;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import javax.cache.Cache;
+import javax.cache.CacheException;
+import org.apache.ignite.Ignite;
+import org.apache.ignite.IgniteCache;
+import org.apache.ignite.IgniteException;
+import org.apache.ignite.Ignition;
+import org.apache.ignite.cache.CacheAtomicityMode;
+import org.apache.ignite.cache.CacheMode;
+import org.apache.ignite.cache.CacheRebalanceMode;
+import org.apache.ignite.cache.CacheWriteSynchronizationMode;
+import org.apache.ignite.cache.PartitionLossPolicy;
+import org.apache.ignite.cache.affinity.rendezvous.RendezvousAffinityFunction;
+import org.apache.ignite.cache.query.QueryCursor;
+import org.apache.ignite.cache.query.ScanQuery;
+import org.apache.ignite.configuration.CacheConfiguration;
+import org.apache.ignite.configuration.DataRegionConfiguration;
+import org.apache.ignite.configuration.DataStorageConfiguration;
+import org.apache.ignite.configuration.IgniteConfiguration;
+import org.apache.ignite.failure.StopNodeFailureHandler;
+import org.apache.ignite.lang.IgniteBiPredicate;
+import org.apache.ignite.logger.NullLogger;
+import org.apache.ignite.spi.communication.tcp.TcpCommunicationSpi;
+import org.apache.ignite.spi.discovery.tcp.TcpDiscoverySpi;
+import org.apache.ignite.spi.discovery.tcp.ipfinder.vm.TcpDiscoveryVmIpFinder;
+import org.plsc4j.shardstore.FcBlock;
+import org.plsc4j.shardstore.ShardStore;
+import org.plsc4j.shardstore.ShardStoreConfig;
+import org.plsc4j.shardstore.ShardStoreException;
+
+/**
+ * The "ignite" store: an Apache Ignite 2.x node started inside this process (a server node that
+ * holds part of the blocks, or with {@code client} a client node that only talks to the servers),
+ * and one PARTITIONED cache of blocks.
+ *
+ * <p>Why these settings: {@code backups >= 1} with FULL_SYNC writes, so that a put has reached the
+ * backup copy when it returns and one node can leave without losing a block; a safe
+ * {@link PartitionLossPolicy} so that if more nodes leave than there are backups, reads of lost
+ * blocks fail instead of returning "no block" (Ignite's default policy silently forgets them).
+ * Discovery and communication bind to 127.0.0.1 only, on the configured small port ranges, with a
+ * static IP finder: nodes never find strangers by multicast. No peer class loading (values are
+ * byte[] and keys strings, nothing to ship), no thin-client or REST connector, Ignite's own logging
+ * off ({@link NullLogger}) so that no banner reaches CI logs.
+ *
+ * <p>Keys are {@code "job/block"} strings; values are {@link BlockCodec} byte[] (header with the
+ * block's class range, dim and version, the floats, a CRC32C checked on every read).
+ */
+public final class IgniteShardStore implements ShardStore {
+
+    private static final AtomicInteger INSTANCES = new AtomicInteger();
+    private static final String HOST = "127.0.0.1";
+
+    private final ShardStoreConfig config;
+    private final String instanceName;
+    private final Path workDir;
+    private final boolean ownWorkDir;
+    private final Ignite ignite;
+    private final IgniteCache<String, byte[]> cache;
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    public IgniteShardStore(ShardStoreConfig config) {
+        this.config = Objects.requireNonNull(config, "config");
+        this.instanceName = "plsc4j-shardstore-" + ProcessHandle.current().pid() + "-" + INSTANCES.incrementAndGet();
+        try {
+            if (config.workDirectory() != null) {
+                workDir = Files.createDirectories(config.workDirectory());
+                ownWorkDir = false;
+            } else {
+                workDir = Files.createTempDirectory("plsc4j-ignite-");
+                ownWorkDir = true;
+            }
+        } catch (IOException e) {
+            throw new ShardStoreException("cannot create the Ignite work directory: " + e, e);
+        }
+        try {
+            ignite = Ignition.start(igniteConfig());
+            cache = ignite.getOrCreateCache(cacheConfig());
+        } catch (IgniteException | CacheException e) {
+            stopQuietly();
+            throw new ShardStoreException("cannot start Ignite node " + instanceName + " (discovery " + HOST + ":"
+                    + config.discoveryPort() + ".." + (config.discoveryPort() + config.portRange() - 1) + "): " + e, e);
+        }
+    }
+
+    private IgniteConfiguration igniteConfig() {
+        List<String> addrs = new ArrayList<>();
+        addrs.add(HOST + ":" + config.discoveryPort() + ".." + (config.discoveryPort() + config.portRange() - 1));
+        TcpDiscoveryVmIpFinder finder = new TcpDiscoveryVmIpFinder();
+        finder.setAddresses(addrs);
+        TcpDiscoverySpi disco = new TcpDiscoverySpi();
+        disco.setIpFinder(finder);
+        disco.setLocalAddress(HOST);
+        disco.setLocalPort(config.discoveryPort());
+        disco.setLocalPortRange(config.portRange() - 1);
+        disco.setJoinTimeout(config.joinTimeout().toMillis());
+        TcpCommunicationSpi comm = new TcpCommunicationSpi();
+        comm.setLocalAddress(HOST);
+        comm.setLocalPort(config.communicationPort());
+        comm.setLocalPortRange(config.portRange() - 1);
+        DataRegionConfiguration region = new DataRegionConfiguration();
+        region.setName("plsc4j-blocks");
+        region.setInitialSize(Math.min(64L << 20, config.offHeapBytes()));
+        region.setMaxSize(config.offHeapBytes());
+        DataStorageConfiguration storage = new DataStorageConfiguration();
+        storage.setDefaultDataRegionConfiguration(region);
+        IgniteConfiguration c = new IgniteConfiguration();
+        c.setIgniteInstanceName(instanceName);
+        c.setClientMode(config.client());
+        c.setPeerClassLoadingEnabled(false);
+        c.setGridLogger(new NullLogger());
+        c.setLocalHost(HOST);
+        c.setDiscoverySpi(disco);
+        c.setCommunicationSpi(comm);
+        c.setDataStorageConfiguration(storage);
+        c.setClientConnectorConfiguration(null);
+        c.setConnectorConfiguration(null);
+        c.setMetricsLogFrequency(0);
+        c.setWorkDirectory(workDir.toString());
+        // a critical failure stops this node only, never halts the JVM that trains
+        c.setFailureHandler(new StopNodeFailureHandler());
+        c.setPublicThreadPoolSize(4);
+        c.setSystemThreadPoolSize(4);
+        c.setQueryThreadPoolSize(2);
+        c.setServiceThreadPoolSize(2);
+        c.setDataStreamerThreadPoolSize(2);
+        c.setManagementThreadPoolSize(2);
+        c.setPeerClassLoadingThreadPoolSize(1);
+        c.setAsyncCallbackPoolSize(2);
+        c.setStripedPoolSize(4);
+        c.setRebalanceThreadPoolSize(2);
+        return c;
+    }
+
+    private CacheConfiguration<String, byte[]> cacheConfig() {
+        CacheConfiguration<String, byte[]> cc = new CacheConfiguration<>(config.cacheName());
+        cc.setCacheMode(CacheMode.PARTITIONED);
+        cc.setAtomicityMode(CacheAtomicityMode.ATOMIC);
+        cc.setBackups(config.backups());
+        cc.setWriteSynchronizationMode(CacheWriteSynchronizationMode.FULL_SYNC);
+        cc.setPartitionLossPolicy(PartitionLossPolicy.valueOf(config.lossPolicy()));
+        cc.setRebalanceMode(CacheRebalanceMode.ASYNC);
+        cc.setAffinity(new RendezvousAffinityFunction(false, config.partitions()));
+        cc.setCopyOnRead(false);
+        return cc;
+    }
+
+    @Override
+    public String name() {
+        return "ignite";
+    }
+
+    @Override
+    public ShardStoreConfig config() {
+        return config;
+    }
+
+    /** The embedded node (for tests and tools: topology, rebalancing). */
+    public Ignite ignite() {
+        return ignite;
+    }
+
+    /** Waits until this node's cache has finished rebalancing after a topology change. */
+    @SuppressWarnings("deprecation")
+    public void awaitRebalanced() {
+        checkOpen();
+        try {
+            cache.rebalance().get(config.joinTimeout().toMillis());
+        } catch (IgniteException e) {
+            throw new ShardStoreException("rebalancing on " + instanceName + " did not finish: " + e, e);
+        }
+    }
+
+    static String key(String job, int block) {
+        return job + "/" + block;
+    }
+
+    @Override
+    public void put(FcBlock b) {
+        checkOpen();
+        ShardStore.checkInBlock(b, config.blockRows());
+        try {
+            cache.put(key(b.job(), b.block()), BlockCodec.encode(b));
+        } catch (CacheException | IgniteException e) {
+            throw new ShardStoreException("cannot put " + b + ": " + e, e);
+        }
+    }
+
+    @Override
+    public void putAll(Collection<FcBlock> blocks) {
+        checkOpen();
+        Objects.requireNonNull(blocks, "blocks");
+        // sorted keys: concurrent putAll calls with overlapping keys must not deadlock
+        Map<String, byte[]> batch = new TreeMap<>();
+        for (FcBlock b : blocks) {
+            ShardStore.checkInBlock(b, config.blockRows());
+            batch.put(key(b.job(), b.block()), BlockCodec.encode(b));
+        }
+        try {
+            cache.putAll(batch);
+        } catch (CacheException | IgniteException e) {
+            throw new ShardStoreException("cannot put " + blocks.size() + " blocks: " + e, e);
+        }
+    }
+
+    @Override
+    public Optional<FcBlock> get(String job, int block) {
+        checkOpen();
+        ShardStore.checkJob(job);
+        if (block < 0) {
+            throw new IllegalArgumentException("block : " + block + " (expected: >= 0)");
+        }
+        String k = key(job, block);
+        byte[] v;
+        try {
+            v = cache.get(k);
+        } catch (CacheException | IgniteException e) {
+            throw new ShardStoreException("cannot get block " + k + " (lost partition?): " + e, e);
+        }
+        return v == null ? Optional.empty() : Optional.of(decode(job, block, k, v));
+    }
+
+    @Override
+    public Map<Integer, FcBlock> getAll(String job, Collection<Integer> blocks) {
+        checkOpen();
+        ShardStore.checkJob(job);
+        Objects.requireNonNull(blocks, "blocks");
+        Map<String, Integer> keys = new LinkedHashMap<>();
+        for (Integer b : blocks) {
+            if (Objects.requireNonNull(b, "block") < 0) {
+                throw new IllegalArgumentException("block : " + b + " (expected: >= 0)");
+            }
+            keys.put(key(job, b), b);
+        }
+        Map<String, byte[]> got;
+        try {
+            got = cache.getAll(keys.keySet());
+        } catch (CacheException | IgniteException e) {
+            throw new ShardStoreException("cannot get " + keys.size() + " blocks of " + job + " (lost partition?): "
+                    + e, e);
+        }
+        Map<Integer, FcBlock> out = new LinkedHashMap<>();
+        for (Map.Entry<String, Integer> e : keys.entrySet()) {
+            byte[] v = got.get(e.getKey());
+            if (v != null) {
+                out.put(e.getValue(), decode(job, e.getValue(), e.getKey(), v));
+            }
+        }
+        return out;
+    }
+
+    private FcBlock decode(String job, int block, String k, byte[] v) {
+        FcBlock b = BlockCodec.decode(job, v, "ignite:" + config.cacheName() + "/" + k);
+        if (b.block() != block) {
+            throw new ShardStoreException("corrupt block ignite:" + k + ": holds block " + b.block());
+        }
+        return b;
+    }
+
+    @Override
+    public int remove(String job) {
+        checkOpen();
+        String prefix = ShardStore.checkJob(job) + "/";
+        IgniteBiPredicate<String, byte[]> filter = (k, v) -> k.startsWith(prefix);
+        List<String> keys = new ArrayList<>();
+        try (QueryCursor<Cache.Entry<String, byte[]>> cur = cache.query(new ScanQuery<>(filter))) {
+            for (Cache.Entry<String, byte[]> e : cur) {
+                keys.add(e.getKey());
+            }
+        } catch (CacheException | IgniteException e) {
+            throw new ShardStoreException("cannot list the blocks of " + job + ": " + e, e);
+        }
+        try {
+            cache.removeAll(new java.util.TreeSet<>(keys));
+        } catch (CacheException | IgniteException e) {
+            throw new ShardStoreException("cannot remove the blocks of " + job + ": " + e, e);
+        }
+        return keys.size();
+    }
+
+    @Override
+    public void close() {
+        if (closed.compareAndSet(false, true)) {
+            stopQuietly();
+        }
+    }
+
+    private void stopQuietly() {
+        try {
+            Ignition.stop(instanceName, true);
+        } catch (RuntimeException ignored) {
+            // already stopped by its failure handler
+        }
+        if (ownWorkDir) {
+            deleteTree(workDir);
+        }
+    }
+
+    private static void deleteTree(Path dir) {
+        try (var s = Files.walk(dir)) {
+            s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> {
+                try {
+                    Files.deleteIfExists(p);
+                } catch (IOException ignored) {
+                    // best effort
+                }
+            });
+        } catch (IOException ignored) {
+            // best effort
+        }
+    }
+
+    private void checkOpen() {
+        if (closed.get()) {
+            throw new IllegalStateException("the ignite shard store " + instanceName + " is closed");
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "IgniteShardStore[" + instanceName + ", " + (config.client() ? "client" : "server") + ", discovery "
+                + HOST + ":" + config.discoveryPort() + "+" + config.portRange() + ", backups " + config.backups() + "]";
+    }
+}
