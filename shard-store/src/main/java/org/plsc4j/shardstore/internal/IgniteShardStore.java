@@ -274,7 +274,7 @@ public final class IgniteShardStore implements ShardStore {
     public int remove(String job) {
         checkOpen();
         String prefix = ShardStore.checkJob(job) + "/";
-        IgniteBiPredicate<String, byte[]> filter = (k, v) -> k.startsWith(prefix);
+        IgniteBiPredicate<String, byte[]> filter = new KeyPrefix(prefix);
         List<String> keys = new ArrayList<>();
         try (QueryCursor<Cache.Entry<String, byte[]>> cur = cache.query(new ScanQuery<>(filter))) {
             for (Cache.Entry<String, byte[]> e : cur) {
@@ -289,6 +289,24 @@ public final class IgniteShardStore implements ShardStore {
             throw new ShardStoreException("cannot remove the blocks of " + job + ": " + e, e);
         }
         return keys.size();
+    }
+
+    /**
+     * Scan filter on key prefixes. A named class, not a lambda: Ignite marshals the filter to every
+     * node and cannot marshal a SerializedLambda without yet another --add-opens.
+     */
+    static final class KeyPrefix implements IgniteBiPredicate<String, byte[]> {
+        private static final long serialVersionUID = 1L;
+        private final String prefix;
+
+        KeyPrefix(String prefix) {
+            this.prefix = prefix;
+        }
+
+        @Override
+        public boolean apply(String key, byte[] value) {
+            return key.startsWith(prefix);
+        }
     }
 
     @Override
