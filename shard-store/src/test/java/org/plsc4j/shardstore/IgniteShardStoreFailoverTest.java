@@ -1,6 +1,7 @@
 package org.plsc4j.shardstore;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
@@ -12,6 +13,8 @@ import org.plsc4j.shardstore.internal.IgniteShardStore;
  * A node leaving and a node joining lose no block: 2 server nodes with backups = 1, one stops,
  * every block is read back from the other; a 3rd joins, rebalancing completes, the 2nd stops, every
  * block is read back from the 3rd (so it must have received all of them). Ports 49400+ / 49430+.
+ * And when more nodes leave than there are backups, reads fail loudly instead of finding nothing
+ * (ports 49410+ / 49440+).
  */
 class IgniteShardStoreFailoverTest {
 
@@ -46,6 +49,49 @@ class IgniteShardStoreFailoverTest {
             assertEquals(1, ((IgniteShardStore) c).ignite().cluster().forServers().nodes().size());
             assertSame(w, m, c, classes, dim);
             assertEquals(11, c.get("failover", 3).orElseThrow().version());
+        } finally {
+            a.close();
+            if (b != null) {
+                b.close();
+            }
+            if (c != null) {
+                c.close();
+            }
+        }
+    }
+
+    @Test
+    void losingMoreNodesThanBackupsFailsLoudlyNeverSilently() {
+        ShardStoreConfig config = CONFIG.toBuilder().discoveryPort(49410).communicationPort(49440).build();
+        int classes = 100 * 64;
+        int dim = 4;
+        float[] w = new float[classes * dim];
+        float[] m = new float[classes * dim];
+        java.util.Arrays.fill(w, 1.5f);
+        java.util.Arrays.fill(m, -2.5f);
+        ShardStore a = ShardStores.open("ignite", config);
+        ShardStore b = null;
+        ShardStore c = null;
+        try {
+            b = ShardStores.open("ignite", config);
+            c = ShardStores.open("ignite", config);
+            ((IgniteShardStore) a).awaitRebalanced();
+            a.writeRange("failover", 0, classes, dim, w, m, 1);
+            // two of three nodes leave at once, with backups = 1: unless rebalancing outran the
+            // second stop, some partitions lost both copies
+            b.close();
+            c.close();
+            var cache = ((IgniteShardStore) a).ignite().cache(CONFIG.cacheName());
+            float[] rw = new float[classes * dim];
+            float[] rm = new float[classes * dim];
+            try {
+                assertTrue(a.readRange("failover", 0, classes, dim, rw, rm), "no block may silently vanish");
+                assertSame(w, m, a, classes, dim);
+            } catch (ShardStoreException e) {
+                // lost partitions stay lost until reset, so asking after the read is not racy
+                assertFalse(cache.lostPartitions().isEmpty(), "a read failed without lost partitions: " + e);
+                assertTrue(e.getMessage().contains("lost"), e.getMessage());
+            }
         } finally {
             a.close();
             if (b != null) {
