@@ -12,7 +12,7 @@ import java.util.Objects;
  * less at the end of the class space or when only part of it was ever written. The arrays are not
  * copied: do not change them after handing them to a store.
  *
- * @param job the job the block belongs to ({@code [A-Za-z0-9._-]+})
+ * @param job the job the block belongs to ({@link ShardStore#JOB_NAME})
  * @param block the block index ({@code classId / blockRows})
  * @param firstClass the first class of the block's rows
  * @param rows number of classes (rows), at least 1

@@ -28,8 +28,11 @@ import java.util.regex.Pattern;
  */
 public interface ShardStore extends AutoCloseable {
 
-    /** Allowed job names: they become file names and key prefixes. */
-    Pattern JOB_NAME = Pattern.compile("[A-Za-z0-9._-]{1,128}");
+    /**
+     * Allowed job names: they become directory names and key prefixes, so no '/' and no leading
+     * '.' (".." would escape the local store's directory).
+     */
+    Pattern JOB_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
 
     /** The implementation's name ("local", "ignite"). */
     String name();
@@ -197,7 +200,7 @@ public interface ShardStore extends AutoCloseable {
     static String checkJob(String job) {
         Objects.requireNonNull(job, "job");
         if (!JOB_NAME.matcher(job).matches()) {
-            throw new IllegalArgumentException("job : \"" + job + "\" (expected: 1-128 of [A-Za-z0-9._-])");
+            throw new IllegalArgumentException("job : \"" + job + "\" (expected: 1-128 of [A-Za-z0-9._-], starting with a letter or digit)");
         }
         return job;
     }

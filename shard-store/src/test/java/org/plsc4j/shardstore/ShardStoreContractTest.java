@@ -209,6 +209,8 @@ public abstract class ShardStoreContractTest {
         ShardStore s = store();
         assertMessage("job", assertThrows(IllegalArgumentException.class, () -> s.get("a/b", 0)));
         assertMessage("job", assertThrows(IllegalArgumentException.class, () -> s.get("", 0)));
+        assertMessage("job", assertThrows(IllegalArgumentException.class, () -> s.remove("..")));
+        assertMessage("job", assertThrows(IllegalArgumentException.class, () -> s.get(".hidden", 0)));
         assertMessage("block", assertThrows(IllegalArgumentException.class, () -> s.get(job, -1)));
         assertMessage("classId", assertThrows(IllegalArgumentException.class, () -> s.blockOf(-1)));
         assertMessage("end", assertThrows(IllegalArgumentException.class,
