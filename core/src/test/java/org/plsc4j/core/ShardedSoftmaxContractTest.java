@@ -141,20 +141,13 @@ public abstract class ShardedSoftmaxContractTest {
                     return shards.get(r).step(Arrays2.toFloat(mine), myLabels, lr, st, true);
                 });
                 // the same sample, computed as each rank did
-                List<Integer> globalRows = new ArrayList<>();
-                int[] remapped = null;
+                GlobalSample gs = GlobalSample.of(labels, layout, ratio, cfg.seed(), step, w);
                 for (int r = 0; r < n; r++) {
-                    ClassCenterSampler.Sample s = ClassCenterSampler.sample(labels, layout, r, ratio, cfg.seed(), step);
-                    for (int j : s.localIndices()) {
-                        globalRows.add(layout.start(r) + j);
-                    }
-                    remapped = s.remappedLabels();
-                    assertEquals(s.size(), res.get(r).sampledClasses());
+                    assertEquals(gs.perRank()[r], res.get(r).sampledClasses());
                 }
-                double[][] wS = new double[globalRows.size()][];
-                for (int j = 0; j < wS.length; j++) {
-                    wS[j] = w[globalRows.get(j)];
-                }
+                List<Integer> globalRows = gs.rows();
+                int[] remapped = gs.remapped();
+                double[][] wS = gs.weights();
                 Float64Reference.Out ref = Float64Reference.fc(x, wS, remapped, m);
                 double[][] accBounds = Float64Reference.topKAccuracyBounds(x, wS, remapped, 1e-5);
                 for (int r = 0; r < n; r++) {
@@ -231,20 +224,8 @@ public abstract class ShardedSoftmaxContractTest {
                 return shards.get(r).step(Arrays2.toFloat(Arrays2.rows(xf, r * local, (r + 1) * local)),
                         java.util.Arrays.copyOfRange(labels, r * local, (r + 1) * local), 1e-9, 0, true);
             });
-            List<Integer> globalRows = new ArrayList<>();
-            int[] remapped = null;
-            for (int r = 0; r < n; r++) {
-                ClassCenterSampler.Sample s = ClassCenterSampler.sample(labels, layout, r, ratio, cfg.seed(), 0);
-                for (int j : s.localIndices()) {
-                    globalRows.add(layout.start(r) + j);
-                }
-                remapped = s.remappedLabels();
-            }
-            double[][] wS = new double[globalRows.size()][];
-            for (int j = 0; j < wS.length; j++) {
-                wS[j] = w[globalRows.get(j)];
-            }
-            double[][] bounds = Float64Reference.topKAccuracyBounds(xf, wS, remapped, 1e-5);
+            GlobalSample gs = GlobalSample.of(labels, layout, ratio, cfg.seed(), 0, w);
+            double[][] bounds = Float64Reference.topKAccuracyBounds(xf, gs.weights(), gs.remapped(), 1e-5);
             assertTrue(bounds[0][0] >= 1.0 / 3 - 1e-9, "planted top-1 rows: " + java.util.Arrays.toString(bounds[0]));
             if (ratio == 1.0) {
                 assertTrue(bounds[1][0] > bounds[0][1], "planted top-5-not-top-1 rows: " + java.util.Arrays.deepToString(bounds));
@@ -297,6 +278,32 @@ public abstract class ShardedSoftmaxContractTest {
             assertTrue(e.getMessage().startsWith("num_classes : 2 (expected: >= world_size = 3"), e.getMessage());
         } finally {
             g.forEach(Collective::close);
+        }
+    }
+
+    /**
+     * The concatenated sample of every rank, as each rank drew it: the global class ids in sample
+     * order, the remapped labels, each rank's sample size, and the float64 weight rows of the sample.
+     */
+    private record GlobalSample(List<Integer> rows, int[] remapped, int[] perRank, double[][] weights) {
+
+        static GlobalSample of(int[] labels, ClassLayout layout, double ratio, long seed, long step, double[][] w) {
+            List<Integer> rows = new ArrayList<>();
+            int[] remapped = null;
+            int[] perRank = new int[layout.worldSize()];
+            for (int r = 0; r < layout.worldSize(); r++) {
+                ClassCenterSampler.Sample s = ClassCenterSampler.sample(labels, layout, r, ratio, seed, step);
+                for (int j : s.localIndices()) {
+                    rows.add(layout.start(r) + j);
+                }
+                remapped = s.remappedLabels();
+                perRank[r] = s.size();
+            }
+            double[][] ws = new double[rows.size()][];
+            for (int j = 0; j < ws.length; j++) {
+                ws[j] = w[rows.get(j)];
+            }
+            return new GlobalSample(rows, remapped, perRank, ws);
         }
     }
 }
