@@ -1,6 +1,7 @@
 package org.plsc4j.shardstore;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -19,9 +20,12 @@ import java.util.regex.Pattern;
  * {@link FcBlock} may cover only a contiguous part of that range. Arrays are plain row-major
  * {@code float[]} (no ND4J here, so that the store can be used without native libraries).
  *
- * <p>Writes of one block are last-writer-wins; {@link #writeRange} reads and rewrites the blocks it
- * covers only partially, so two writers of adjacent class ranges must not flush the boundary block
- * at the same time (workers flush their own ranges; the boundary block is the only one shared).
+ * <p>Writes of one block: {@link #put} replaces it (last writer wins); {@link #merge} atomically
+ * adds rows to it, so that the writers of adjacent class ranges, which share the boundary block,
+ * may flush at the same time without losing each other's rows. {@link #writeRange} puts the blocks
+ * it covers whole and merges the ones it covers only partially. A {@code put} and a {@code merge}
+ * of the same block at the same time may lose the put on some stores: use {@code put} only for
+ * blocks that one writer owns whole (as {@code writeRange} does for writers of disjoint ranges).
  *
  * <p>Implementations: "local" (files on one machine) and "ignite" (Apache Ignite nodes, blocks
  * replicated to {@code backups} other nodes). Open them with {@link ShardStores#open}.
@@ -99,54 +103,57 @@ public interface ShardStore extends AutoCloseable {
     int remove(String job);
 
     /**
+     * Merges rows into a stored block, atomically: the block {@code piece.block()} becomes the
+     * union of its stored rows and the piece's rows, the piece's rows winning where they overlap,
+     * with the higher of both versions. With no stored block the piece is stored as it is.
+     * Concurrent merges of one block (from any thread, process or node using the same store) all
+     * take effect, one after the other; running one twice gives the same block (so a store may
+     * retry it).
+     *
+     * <p>A stored block is one contiguous class range, so the union must be one too: if the stored
+     * rows and the piece neither overlap nor touch, nothing is written and an
+     * {@link IllegalArgumentException} names the block and both ranges (filling the gap would
+     * make classes that nobody wrote read as present; dropping the stored rows would lose them).
+     * For writers whose ranges split the class space, this happens only when three writers share
+     * a block (some writer's range is shorter than {@code blockRows}) and the middle one has not
+     * flushed to it yet; retrying after it did succeeds.
+     *
+     * @throws IllegalArgumentException if the piece's rows are not inside its block, if the stored
+     *     block has another {@code dim}, or if the union would not be contiguous
+     * @throws ShardStoreException if it could not be read or written
+     */
+    void merge(FcBlock piece);
+
+    /**
      * Writes the rows of classes {@code [start, end)} from row-major {@code [end - start, dim]}
-     * arrays, split into blocks. Blocks covered only partially are merged with their stored
-     * version (which must then be contiguous with the new rows and have the same {@code dim}).
+     * arrays, split into blocks: blocks covered whole are {@link #put} (replaced), blocks covered
+     * only partially are {@link #merge}d with their stored version (which must then be contiguous
+     * with the new rows and have the same {@code dim}), so that the writers of adjacent ranges may
+     * call it at the same time. Not atomic as a whole: a failure may leave some blocks written.
      */
     default void writeRange(String job, int start, int end, int dim, float[] weights, float[] momentum,
                             long version) {
         checkJob(job);
         checkRange(start, end, dim, weights, momentum);
         int r = blockRows();
-        List<FcBlock> out = new ArrayList<>();
+        List<FcBlock> whole = new ArrayList<>();
+        List<FcBlock> partial = new ArrayList<>();
         for (int b = blockOf(start); b <= blockOf(end - 1); b++) {
             int bs = blockStart(b);
             int lo = Math.max(start, bs);
             int hi = (int) Math.min(end, (long) bs + r);
-            int first = lo;
-            int last = hi;
-            FcBlock old = null;
-            if (lo != bs || hi - bs != r) {
-                old = get(job, b).orElse(null);
-                if (old != null) {
-                    if (old.dim() != dim) {
-                        throw new IllegalArgumentException("dim : " + dim + " (expected: " + old.dim()
-                                + ", the dim of the stored " + old + ")");
-                    }
-                    if (old.endClass() < lo || old.firstClass() > hi) {
-                        throw new IllegalArgumentException("classes [" + lo + ", " + hi + ") of block " + b
-                                + " would leave a gap next to the stored " + old);
-                    }
-                    first = Math.min(first, old.firstClass());
-                    last = Math.max(last, old.endClass());
-                }
-            }
-            int rows = last - first;
-            float[] w = new float[rows * dim];
-            float[] m = new float[rows * dim];
-            if (old != null) {
-                int at = (old.firstClass() - first) * dim;
-                System.arraycopy(old.weights(), 0, w, at, old.weights().length);
-                System.arraycopy(old.momentum(), 0, m, at, old.momentum().length);
-            }
-            int src = (lo - start) * dim;
-            int dst = (lo - first) * dim;
-            int n = (hi - lo) * dim;
-            System.arraycopy(weights, src, w, dst, n);
-            System.arraycopy(momentum, src, m, dst, n);
-            out.add(new FcBlock(job, b, first, rows, dim, version, w, m));
+            int from = (lo - start) * dim;
+            int to = (hi - start) * dim;
+            FcBlock piece = new FcBlock(job, b, lo, hi - lo, dim, version, Arrays.copyOfRange(weights, from, to),
+                    Arrays.copyOfRange(momentum, from, to));
+            (lo == bs && hi - bs == r ? whole : partial).add(piece);
         }
-        putAll(out);
+        if (!whole.isEmpty()) {
+            putAll(whole);
+        }
+        for (FcBlock piece : partial) {
+            merge(piece);
+        }
     }
 
     /**

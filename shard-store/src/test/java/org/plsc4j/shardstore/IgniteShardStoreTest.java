@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
+import org.apache.ignite.Ignite;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -54,6 +55,37 @@ class IgniteShardStoreTest extends ShardStoreContractTest {
         float[] w = new float[4 * BLOCK_ROWS];
         assertTrue(b.readRange(job, 0, 4 * BLOCK_ROWS, 1, w, new float[4 * BLOCK_ROWS]));
         assertEquals(4, b.remove(job));
+    }
+
+    /** The writers of adjacent ranges on both nodes, as workers on separate machines would be. */
+    @Test
+    void writersOnBothNodesLoseNoRows() throws Exception {
+        concurrentAdjacentWriters(SEED + 7, a, b);
+    }
+
+    /** A refused merge whose primary is the other node comes back as the same exception. */
+    @Test
+    void mergeRunsOnTheRemotePrimary() {
+        String job = newJob();
+        Ignite ia = ((IgniteShardStore) a).ignite();
+        int block = 0;
+        while (ia.affinity(CONFIG.cacheName()).isPrimary(ia.cluster().localNode(), job + "/" + block)) {
+            block++;
+        }
+        int bs = block * BLOCK_ROWS;
+        a.merge(new FcBlock(job, block, bs, 2, 1, 4, new float[] {1f, 2f}, new float[] {3f, 4f}));
+        a.merge(new FcBlock(job, block, bs + 2, 1, 1, 3, new float[] {5f}, new float[] {6f}));
+        FcBlock got = b.get(job, block).orElseThrow();
+        assertEquals(bs, got.firstClass());
+        assertEquals(3, got.rows());
+        assertEquals(4, got.version());
+        assertEquals(5f, got.weights()[2]);
+        int at = block;
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> a.merge(new FcBlock(job, at, bs + 5, 1, 1, 9, new float[1], new float[1])));
+        assertTrue(e.getMessage().contains("gap") && e.getMessage().contains("block " + at), e.getMessage());
+        assertEquals(3, a.get(job, block).orElseThrow().rows());
+        assertEquals(1, a.remove(job));
     }
 
     @Test

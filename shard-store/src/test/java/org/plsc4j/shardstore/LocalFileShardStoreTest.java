@@ -69,6 +69,18 @@ class LocalFileShardStoreTest extends ShardStoreContractTest {
         assertEquals(3, store.remove(job));
     }
 
+    /**
+     * Two store instances on one directory, as two worker processes on one machine would have:
+     * their merges of a shared boundary block exclude each other through the lock file (and, in
+     * this one JVM, through the shared in-JVM lock instead of an OverlappingFileLockException).
+     */
+    @Test
+    void twoInstancesOnOneDirectoryLoseNoRows() throws Exception {
+        try (ShardStore other = ShardStores.open("local", store.config())) {
+            concurrentAdjacentWriters(SEED + 7, store, other);
+        }
+    }
+
     @Test
     void unknownStoreAndMissingDirectoryAreNamed() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,

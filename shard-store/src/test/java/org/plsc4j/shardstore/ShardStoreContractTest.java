@@ -11,6 +11,14 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
 import java.util.SplittableRandom;
+import java.util.concurrent.BrokenBarrierException;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
@@ -234,6 +242,183 @@ public abstract class ShardStoreContractTest {
         // a partial write that would leave a hole in a block
         assertMessage("gap", assertThrows(IllegalArgumentException.class,
                 () -> s.writeRange(job, 5, 6, 2, new float[2], new float[2], 1)));
+    }
+
+    /** Rows {@code [first, first + rows)} of a piece, cut from class-indexed arrays. */
+    private static FcBlock piece(String job, int first, int rows, int dim, long version, float[] w, float[] m) {
+        return new FcBlock(job, first / BLOCK_ROWS, first, rows, dim, version,
+                java.util.Arrays.copyOfRange(w, first * dim, (first + rows) * dim),
+                java.util.Arrays.copyOfRange(m, first * dim, (first + rows) * dim));
+    }
+
+    private static void assertStored(ShardStore s, String job, int block, int first, int end, long version,
+                                     float[] w, float[] m, String what) {
+        FcBlock got = s.get(job, block).orElseThrow();
+        assertEquals(first, got.firstClass(), what + ": firstClass (seed " + SEED + ")");
+        assertEquals(end, got.endClass(), what + ": endClass (seed " + SEED + ")");
+        assertEquals(version, got.version(), what + ": version (seed " + SEED + ")");
+        int dim = got.dim();
+        assertBits(java.util.Arrays.copyOfRange(w, first * dim, end * dim), got.weights(), what + " weights");
+        assertBits(java.util.Arrays.copyOfRange(m, first * dim, end * dim), got.momentum(), what + " momentum");
+    }
+
+    @Test
+    void mergeUnitesRowsPieceWinsHigherVersionKept() {
+        SplittableRandom rnd = new SplittableRandom(SEED + 6);
+        String job = newJob();
+        int dim = 2;
+        int b = 1;
+        int bs = b * BLOCK_ROWS;
+        // the expected contents, class-indexed; each merge overwrites its rows here too
+        float[] w = randomBits(rnd, 4 * BLOCK_ROWS * dim);
+        float[] m = randomBits(rnd, 4 * BLOCK_ROWS * dim);
+        // no stored block: the piece is stored as it is
+        store().merge(piece(job, bs + 4, 4, dim, 5, w, m));
+        assertStored(store(), job, b, bs + 4, bs + 8, 5, w, m, "first piece");
+        // overlapping on the right, older version: the piece's rows win, the version stays 5
+        float[] w2 = randomBits(rnd, w.length);
+        float[] m2 = randomBits(rnd, m.length);
+        System.arraycopy(w2, (bs + 6) * dim, w, (bs + 6) * dim, 6 * dim);
+        System.arraycopy(m2, (bs + 6) * dim, m, (bs + 6) * dim, 6 * dim);
+        store().merge(piece(job, bs + 6, 6, dim, 3, w, m));
+        assertStored(store(), job, b, bs + 4, bs + 12, 5, w, m, "overlap on the right");
+        // touching on the left, newer version
+        store().merge(piece(job, bs, 4, dim, 9, w, m));
+        assertStored(store(), job, b, bs, bs + 12, 9, w, m, "touching on the left");
+        // inside the stored rows: only those rows change
+        float[] w3 = randomBits(rnd, w.length);
+        System.arraycopy(w3, (bs + 2) * dim, w, (bs + 2) * dim, 3 * dim);
+        store().merge(piece(job, bs + 2, 3, dim, 9, w, m));
+        assertStored(store(), job, b, bs, bs + 12, 9, w, m, "inside");
+        // a gap is refused, names the block and both ranges, and changes nothing
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> store().merge(piece(job, bs + 14, 2, dim, 10, randomBits(rnd, w.length),
+                        randomBits(rnd, m.length))));
+        assertMessage("block " + b, e);
+        assertMessage("[" + (bs + 14) + ", " + (bs + 16) + ")", e);
+        assertMessage("[" + bs + ", " + (bs + 12) + ")", e);
+        assertMessage("gap", e);
+        assertStored(store(), job, b, bs, bs + 12, 9, w, m, "after a refused gap");
+        // another dim is refused
+        assertMessage("dim", assertThrows(IllegalArgumentException.class,
+                () -> store().merge(new FcBlock(job, b, bs + 12, 1, dim + 1, 1, new float[dim + 1],
+                        new float[dim + 1]))));
+        // rows outside the block are refused
+        assertMessage("expected: inside block " + b, assertThrows(IllegalArgumentException.class,
+                () -> store().merge(new FcBlock(job, b, bs + BLOCK_ROWS - 1, 2, dim, 1, new float[2 * dim],
+                        new float[2 * dim]))));
+        // filling the rest makes the block whole
+        store().merge(piece(job, bs + 12, 4, dim, 2, w, m));
+        assertStored(store(), job, b, bs, bs + BLOCK_ROWS, 9, w, m, "whole");
+        assertEquals(1, store().remove(job));
+    }
+
+    @Test
+    void concurrentWritersOfAdjacentRangesLoseNoRows() throws Exception {
+        concurrentAdjacentWriters(SEED + 5, store());
+    }
+
+    /**
+     * Three "workers" own adjacent ranges that share boundary blocks ([0, 21), [21, 40), [40, 53)
+     * with blockRows 16: blocks 1 and 2 have two writers each) and flush them all at once, round
+     * after round, with new values and versions every round. After each round every class must hold
+     * what its owner wrote in that round (a read-modify-write that is not atomic loses one side of a
+     * boundary block), and a shared block's version is the higher of its writers'. Writer {@code i}
+     * uses {@code stores[i % stores.length]}, so a subclass can put the writers on separate nodes
+     * or separate store instances.
+     */
+    protected static void concurrentAdjacentWriters(long seed, ShardStore... stores) throws Exception {
+        int[] bounds = {0, BLOCK_ROWS + 5, 2 * BLOCK_ROWS + 8, 3 * BLOCK_ROWS + 5};
+        int writers = bounds.length - 1;
+        int classes = bounds[writers];
+        int dim = 3;
+        int rounds = 60;
+        String job = newJob();
+        SplittableRandom rnd = new SplittableRandom(seed);
+        float[][] w = new float[rounds][];
+        float[][] m = new float[rounds][];
+        for (int r = 0; r < rounds; r++) {
+            w[r] = randomBits(rnd, classes * dim);
+            m[r] = randomBits(rnd, classes * dim);
+        }
+        // the writers and this checker meet twice a round: all start writing together, then the
+        // checker reads back while the writers wait for the next round
+        CyclicBarrier start = new CyclicBarrier(writers + 1);
+        CyclicBarrier done = new CyclicBarrier(writers + 1);
+        ExecutorService pool = Executors.newFixedThreadPool(writers);
+        try {
+            List<Future<?>> futures = new ArrayList<>();
+            for (int i = 0; i < writers; i++) {
+                int lo = bounds[i];
+                int hi = bounds[i + 1];
+                int wi = i;
+                ShardStore s = stores[i % stores.length];
+                futures.add(pool.submit(() -> {
+                    for (int r = 0; r < rounds; r++) {
+                        start.await(60, TimeUnit.SECONDS);
+                        try {
+                            s.writeRange(job, lo, hi, dim, java.util.Arrays.copyOfRange(w[r], lo * dim, hi * dim),
+                                    java.util.Arrays.copyOfRange(m[r], lo * dim, hi * dim), version(r, wi));
+                        } finally {
+                            done.await(60, TimeUnit.SECONDS);
+                        }
+                    }
+                    return null;
+                }));
+            }
+            ShardStore reader = stores[0];
+            for (int r = 0; r < rounds; r++) {
+                try {
+                    start.await(60, TimeUnit.SECONDS);
+                    done.await(60, TimeUnit.SECONDS);
+                } catch (BrokenBarrierException | TimeoutException e) {
+                    for (Future<?> f : futures) {
+                        if (f.isDone()) {
+                            try {
+                                f.get();
+                            } catch (ExecutionException x) {
+                                throw new AssertionError("a writer failed in round " + r + " (seed " + seed + ")",
+                                        x.getCause());
+                            }
+                        }
+                    }
+                    throw new AssertionError("round " + r + " did not complete (seed " + seed + ")", e);
+                }
+                float[] rw = new float[classes * dim];
+                float[] rm = new float[classes * dim];
+                assertTrue(reader.readRange(job, 0, classes, dim, rw, rm),
+                        "round " + r + ": some class is missing (seed " + seed + ")");
+                for (int c = 0; c < classes; c++) {
+                    for (int k = 0; k < dim; k++) {
+                        int i = c * dim + k;
+                        if (Float.floatToRawIntBits(rw[i]) != Float.floatToRawIntBits(w[r][i])
+                                || Float.floatToRawIntBits(rm[i]) != Float.floatToRawIntBits(m[r][i])) {
+                            throw new AssertionError("round " + r + ": class " + c + " (block "
+                                    + c / BLOCK_ROWS + ") does not hold what its owner wrote in this round"
+                                    + " (lost update) (seed " + seed + ")");
+                        }
+                    }
+                }
+                for (int i = 0; i < writers; i++) {
+                    // writer i's first block; when writer i - 1 shares it, the higher version is i's
+                    int b = bounds[i] / BLOCK_ROWS;
+                    assertEquals(version(r, i), reader.get(job, b).orElseThrow().version(),
+                            "round " + r + ": version of block " + b + " (seed " + seed + ")");
+                }
+            }
+            for (Future<?> f : futures) {
+                f.get(60, TimeUnit.SECONDS);
+            }
+        } finally {
+            pool.shutdownNow();
+            assertTrue(pool.awaitTermination(60, TimeUnit.SECONDS), "writers did not stop");
+        }
+        stores[0].remove(job);
+    }
+
+    /** Writer {@code i}'s version in round {@code r}: later rounds and higher writers are higher. */
+    private static long version(int r, int i) {
+        return 10L * r + i + 1;
     }
 
     private static void assertMessage(String part, Throwable t) {

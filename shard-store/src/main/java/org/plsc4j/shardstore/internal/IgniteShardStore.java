@@ -15,11 +15,13 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import javax.cache.Cache;
 import javax.cache.CacheException;
+import javax.cache.processor.MutableEntry;
 import org.apache.ignite.Ignite;
 import org.apache.ignite.IgniteCache;
 import org.apache.ignite.IgniteException;
 import org.apache.ignite.Ignition;
 import org.apache.ignite.cache.CacheAtomicityMode;
+import org.apache.ignite.cache.CacheEntryProcessor;
 import org.apache.ignite.cache.CacheMode;
 import org.apache.ignite.cache.CacheRebalanceMode;
 import org.apache.ignite.cache.CacheWriteSynchronizationMode;
@@ -58,6 +60,12 @@ import org.plsc4j.shardstore.ShardStoreException;
  *
  * <p>Keys are {@code "job/block"} strings; values are {@link BlockCodec} byte[] (header with the
  * block's class range, dim and version, the floats, a CRC32C checked on every read).
+ *
+ * <p>{@link #merge} is one {@link IgniteCache#invoke} of {@link MergeProcessor}: the read, the
+ * merge and the write run on the block's primary node under its per-key lock (the ATOMIC cache
+ * supports invoke), and the result reaches the backups before invoke returns (FULL_SYNC). The
+ * processor's class is on every node's class path (the nodes are embedded in one application), so
+ * it needs no peer class loading.
  */
 public final class IgniteShardStore implements ShardStore {
 
@@ -213,6 +221,64 @@ public final class IgniteShardStore implements ShardStore {
             cache.putAll(batch);
         } catch (CacheException | IgniteException e) {
             throw new ShardStoreException("cannot put " + blocks.size() + " blocks: " + e, e);
+        }
+    }
+
+    @Override
+    public void merge(FcBlock piece) {
+        checkOpen();
+        ShardStore.checkInBlock(piece, config.blockRows());
+        String k = key(piece.job(), piece.block());
+        String failure;
+        try {
+            failure = cache.invoke(k, new MergeProcessor(), piece.job(), BlockCodec.encode(piece),
+                    "ignite:" + config.cacheName() + "/" + k);
+        } catch (CacheException | IgniteException e) {
+            throw new ShardStoreException("cannot merge " + piece + " (lost partition?): " + e, e);
+        }
+        if (failure != null) {
+            if (failure.startsWith(MergeProcessor.BAD_ARGUMENT)) {
+                throw new IllegalArgumentException(failure.substring(MergeProcessor.BAD_ARGUMENT.length()));
+            }
+            throw new ShardStoreException("cannot merge " + piece + ": " + failure);
+        }
+    }
+
+    /**
+     * The atomic read-merge-write of {@link #merge}, run by Ignite on the key's primary node.
+     * Arguments: the job, the {@link BlockCodec} bytes of the piece, and where the block is (for
+     * messages). Returns null when merged, else why not ({@link #BAD_ARGUMENT} and the message of
+     * the {@link IllegalArgumentException}, or a corrupt stored block), leaving the entry as it
+     * was: a message is simpler to send back than an exception, which Ignite would wrap. A named
+     * class with no state, not a lambda: Ignite marshals it to the primary node. Merging the same
+     * piece twice gives the same block, so a retry by Ignite is harmless.
+     */
+    static final class MergeProcessor implements CacheEntryProcessor<String, byte[], String> {
+        private static final long serialVersionUID = 1L;
+        static final String BAD_ARGUMENT = "IllegalArgumentException: ";
+
+        @Override
+        public String process(MutableEntry<String, byte[]> entry, Object... args) {
+            String job = (String) args[0];
+            byte[] bytes = (byte[]) args[1];
+            String where = (String) args[2];
+            try {
+                byte[] old = entry.getValue();
+                if (old == null) {
+                    entry.setValue(bytes);
+                    return null;
+                }
+                FcBlock piece = BlockCodec.decode(job, bytes, "the piece to merge into " + where);
+                FcBlock stored = BlockCodec.decode(job, old, where);
+                try {
+                    entry.setValue(BlockCodec.encode(BlockMerge.merge(stored, piece)));
+                } catch (IllegalArgumentException e) {
+                    return BAD_ARGUMENT + e.getMessage();
+                }
+                return null;
+            } catch (ShardStoreException e) {
+                return e.getMessage();
+            }
         }
     }
 

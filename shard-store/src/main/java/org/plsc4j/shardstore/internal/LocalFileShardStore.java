@@ -3,6 +3,7 @@ package org.plsc4j.shardstore.internal;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -13,6 +14,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.ReentrantLock;
 import org.plsc4j.shardstore.FcBlock;
 import org.plsc4j.shardstore.ShardStore;
 import org.plsc4j.shardstore.ShardStoreConfig;
@@ -26,11 +28,30 @@ import org.plsc4j.shardstore.ShardStoreException;
  * renamed over the old file atomically: a crash leaves the old block or the new one, never half a
  * block that reads as whole. Each file ends with a CRC32C checked on read (a mismatch throws a
  * {@link ShardStoreException} naming the file). Leftover temp files of a crash are ignored.
+ *
+ * <p>{@link #merge} reads, merges and publishes a block while holding two locks: an exclusive
+ * {@link FileChannel#lock() file lock} on {@code block-<index>.fcb.lock} (against other processes;
+ * the lock file stays, it is never read as a block) and, first, an in-JVM lock chosen by that lock
+ * file's real path (file locks belong to the whole JVM: two threads, or two store instances on one
+ * directory, would otherwise collide with an {@link java.nio.channels.OverlappingFileLockException}).
+ * Readers take no lock: the rename publishes a whole block. {@link #put} takes no lock either (it
+ * replaces the block whole); {@link #remove} of a job is not meant to run while it is written.
  */
 public final class LocalFileShardStore implements ShardStore {
 
+    /** In-JVM merge locks, shared by every instance, striped by lock file path. */
+    private static final ReentrantLock[] MERGE_LOCKS = new ReentrantLock[64];
+
+    static {
+        for (int i = 0; i < MERGE_LOCKS.length; i++) {
+            MERGE_LOCKS[i] = new ReentrantLock();
+        }
+    }
+
     private final ShardStoreConfig config;
     private final Path root;
+    /** {@link #root} with symbolic links resolved: names the in-JVM merge locks. */
+    private final Path realRoot;
     private final AtomicBoolean closed = new AtomicBoolean();
 
     public LocalFileShardStore(ShardStoreConfig config) {
@@ -41,6 +62,7 @@ public final class LocalFileShardStore implements ShardStore {
         this.root = config.directory().toAbsolutePath();
         try {
             Files.createDirectories(root);
+            this.realRoot = root.toRealPath();
         } catch (IOException e) {
             throw new ShardStoreException("cannot create the store directory " + root + ": " + e, e);
         }
@@ -92,6 +114,32 @@ public final class LocalFileShardStore implements ShardStore {
             } catch (IOException ignored) {
                 // best effort: a leftover temp file is never read as a block
             }
+        }
+    }
+
+    @Override
+    public void merge(FcBlock piece) {
+        checkOpen();
+        ShardStore.checkInBlock(piece, config.blockRows());
+        Path f = file(piece.job(), piece.block());
+        Path lockFile = f.resolveSibling(f.getFileName() + ".lock");
+        String lockName = realRoot.resolve(piece.job()).resolve(lockFile.getFileName()).toString();
+        ReentrantLock inJvm = MERGE_LOCKS[Math.floorMod(lockName.hashCode(), MERGE_LOCKS.length)];
+        inJvm.lock();
+        try {
+            Files.createDirectories(f.getParent());
+            try (FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+                FileLock lock = ch.lock();
+                try {
+                    put(BlockMerge.merge(get(piece.job(), piece.block()).orElse(null), piece));
+                } finally {
+                    lock.release();
+                }
+            }
+        } catch (IOException e) {
+            throw new ShardStoreException("cannot merge into block " + f + " (lock " + lockFile + "): " + e, e);
+        } finally {
+            inJvm.unlock();
         }
     }
 
