@@ -3,6 +3,7 @@ package org.plsc4j.coordinator;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
@@ -27,6 +28,14 @@ import org.slf4j.LoggerFactory;
  * publishes generation g+1 when the membership rule of {@link JobSpec} says so (min/max workers,
  * settle window, standbys; see {@link GenerationPolicy}), and keeps the {@code status} node saying
  * what it waits for.
+ *
+ * <p>Restarts (torchrun's {@code --max-restarts}): a generation published because a member of the
+ * current one is gone is a restart; its count is carried in each generation
+ * ({@link Generation#restarts}, the {@code restarts} field of {@code generations/<g>}), so a standby
+ * that takes over continues it. When a loss would need more than {@link JobSpec#maxRestarts}
+ * restarts, the leader publishes nothing and writes the terminal status "failed". Once the status
+ * is terminal ("failed", or "finished" written by a launcher) no coordinator publishes or
+ * overwrites it (see {@link JobStatus}).
  *
  * <p>Why leadership plus a versioned pointer: the latch makes one coordinator active and a standby
  * take over within a session timeout (at once if the leader closes cleanly); the pointer's version
@@ -116,8 +125,8 @@ public final class Coordinator implements AutoCloseable {
             @Override
             public void isLeader() {
                 LOG.info("coordinator {} of job {} leads", id, spec.jobId());
+                submit(Coordinator.this::takeOver); // before the latch: evaluateNow() then runs after it
                 leadership.countDown();
-                submit(Coordinator.this::takeOver);
             }
 
             @Override
@@ -157,7 +166,10 @@ public final class Coordinator implements AutoCloseable {
         }
     }
 
-    /** What this coordinator decided last (as written to the status node while it leads). */
+    /**
+     * What this coordinator decided last (as written to the status node while it leads), or the
+     * terminal status it found or wrote.
+     */
     public JobStatus status() {
         return status;
     }
@@ -165,6 +177,31 @@ public final class Coordinator implements AutoCloseable {
     /** The job store this coordinator writes through. */
     public JobStore store() {
         return store;
+    }
+
+    /**
+     * Runs one evaluation on the decision thread now and waits for it (after any queued ones, e.g.
+     * the take-over). Why: tests assert that nothing is published after a registry change without
+     * sleeping — the registry is read from ZooKeeper, so an evaluation that starts after the
+     * change has seen it.
+     */
+    void evaluateNow() {
+        java.util.concurrent.CompletableFuture<Void> done = new java.util.concurrent.CompletableFuture<>();
+        executor.execute(() -> {
+            try {
+                runSafely(this::evaluate);
+            } finally {
+                done.complete(null);
+            }
+        });
+        try {
+            done.get(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CoordinatorException("coordinator " + id + ": interrupted waiting for an evaluation", e);
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            throw new CoordinatorException("coordinator " + id + ": evaluation did not complete: " + e, e);
+        }
     }
 
     private void connectionChanged(CuratorFramework c, ConnectionState s) {
@@ -215,6 +252,11 @@ public final class Coordinator implements AutoCloseable {
         if (state.get() != State.STARTED || !latch.hasLeadership()) {
             return;
         }
+        Optional<JobStatus> ended = store.readTerminalStatus();
+        if (ended.isPresent()) {
+            stopped(ended.get());
+            return;
+        }
         List<RegisteredWorker> registered = store.registeredWorkers();
         List<String> ids = registered.stream().map(RegisteredWorker::workerId).toList();
         long now = System.nanoTime();
@@ -228,6 +270,20 @@ public final class Coordinator implements AutoCloseable {
                 Duration.ofNanos(now - lastChangeNanos));
         cancelSettleTimer();
         int standbys = Math.max(0, registered.size() - spec.maxWorkers());
+        List<String> lost = GenerationPolicy.lostMembers(current, registered);
+        int restarts = current == null ? 0 : current.restarts();
+        if (!lost.isEmpty() && restarts >= spec.maxRestarts()) {
+            // torchrun fails at the failure it cannot restart from, not when a new membership forms
+            String message = "max_restarts : " + spec.maxRestarts() + " exhausted (generation " + g
+                    + " lost worker(s) " + lost + "; the job stops)";
+            JobStatus failed = new JobStatus(JobStatus.FAILED, g, registered.size(), standbys, message);
+            Optional<JobStatus> other = store.writeStatusUnlessTerminal(failed);
+            if (other.isEmpty()) {
+                LOG.warn("coordinator {} of job {}: {}", id, spec.jobId(), message);
+            }
+            stopped(other.orElse(failed));
+            return;
+        }
         if (d instanceof GenerationPolicy.UpToDate u) {
             report(new JobStatus("running", g, registered.size(), u.standbys(), "generation " + g + " with "
                     + current.worldSize() + " workers" + (u.standbys() > 0 ? ", " + u.standbys() + " standby" : "")));
@@ -238,10 +294,10 @@ public final class Coordinator implements AutoCloseable {
                     + s.members().size() + " workers due in " + s.remaining().toMillis() + " ms unless the registry changes"));
             settleTimer = executor.schedule(() -> runSafely(this::evaluate), s.remaining().toNanos(), TimeUnit.NANOSECONDS);
         } else if (d instanceof GenerationPolicy.Publish p) {
-            Generation next = Generation.of(g + 1, spec, p.members());
+            Generation next = Generation.of(g + 1, spec, p.members(), lost.isEmpty() ? restarts : restarts + 1);
             if (store.publish(next)) {
-                LOG.info("coordinator {} published generation {} of job {}: {}", id, next.number(), spec.jobId(),
-                        next.workerIds());
+                LOG.info("coordinator {} published generation {} of job {}: {} (restarts {}/{})", id, next.number(),
+                        spec.jobId(), next.workerIds(), next.restarts(), spec.maxRestarts());
                 report(new JobStatus("running", next.number(), registered.size(), standbys, "generation "
                         + next.number() + " with " + next.worldSize() + " workers"
                         + (standbys > 0 ? ", " + standbys + " standby" : "")));
@@ -259,11 +315,27 @@ public final class Coordinator implements AutoCloseable {
     }
 
     private void report(JobStatus s) {
-        status = s;
-        if (!s.equals(lastStatus)) {
-            store.writeStatus(s);
+        if (s.equals(lastStatus)) {
+            status = s;
+            return;
+        }
+        Optional<JobStatus> ended = store.writeStatusUnlessTerminal(s);
+        if (ended.isPresent()) {
+            stopped(ended.get()); // ended between the check in evaluate() and now
+        } else {
+            status = s;
             lastStatus = s;
         }
+    }
+
+    /** The job is over (terminal status): remember it, decide nothing more. */
+    private void stopped(JobStatus terminal) {
+        cancelSettleTimer();
+        if (!terminal.equals(status)) {
+            LOG.info("coordinator {} of job {}: job {}: {}", id, spec.jobId(), terminal.state(), terminal.message());
+        }
+        status = terminal;
+        lastStatus = terminal;
     }
 
     private void cancelSettleTimer() {

@@ -17,8 +17,13 @@ import org.plsc4j.core.ClassLayout;
  * @param numClasses C
  * @param layout the layout the ranges were cut with
  * @param ranks the ranks in order 0..N-1
+ * @param restarts how many restarts the job has had up to and including this generation: the number
+ *     of generations so far published because a member of the previous one was lost (torchrun's
+ *     restart count; joins do not count). Stored here so that it is written atomically with the
+ *     generation and a coordinator taking over continues the count.
  */
-public record Generation(long number, int numClasses, ClassLayout.Kind layout, List<RankAssignment> ranks) {
+public record Generation(long number, int numClasses, ClassLayout.Kind layout, List<RankAssignment> ranks,
+        int restarts) {
 
     /** Validates completeness: dense ranks, contiguous class ranges covering every class exactly once. */
     public Generation {
@@ -26,6 +31,10 @@ public record Generation(long number, int numClasses, ClassLayout.Kind layout, L
         ranks = List.copyOf(Objects.requireNonNull(ranks, "ranks"));
         if (number < 1) {
             throw new IllegalArgumentException("generation : " + number + " (expected: >= 1)");
+        }
+        if (restarts < 0) {
+            throw new IllegalArgumentException("generation " + number + ": restarts : " + restarts
+                    + " (expected: >= 0)");
         }
         if (ranks.isEmpty()) {
             throw new IllegalArgumentException("generation " + number + ": ranks : [] (expected: at least one rank)");
@@ -49,11 +58,24 @@ public record Generation(long number, int numClasses, ClassLayout.Kind layout, L
         }
     }
 
+    /** A generation with no restarts so far (kept for callers written before the restart count). */
+    public Generation(long number, int numClasses, ClassLayout.Kind layout, List<RankAssignment> ranks) {
+        this(number, numClasses, layout, ranks, 0);
+    }
+
     /**
      * The generation {@code number} of {@code members} (in rank order), class ranges from the
-     * spec's layout over {@code members.size()} ranks.
+     * spec's layout over {@code members.size()} ranks, with no restarts so far.
      */
     public static Generation of(long number, JobSpec spec, List<RegisteredWorker> members) {
+        return of(number, spec, members, 0);
+    }
+
+    /**
+     * Like {@link #of(long, JobSpec, List)} with the job's restart count up to and including this
+     * generation (the coordinator carries it from one generation to the next).
+     */
+    public static Generation of(long number, JobSpec spec, List<RegisteredWorker> members, int restarts) {
         ClassLayout layout = spec.layoutFor(members.size());
         List<RankAssignment> ranks = new ArrayList<>(members.size());
         for (int r = 0; r < members.size(); r++) {
@@ -61,7 +83,7 @@ public record Generation(long number, int numClasses, ClassLayout.Kind layout, L
             ranks.add(new RankAssignment(r, w.workerId(), w.info().host(), w.info().port(), layout.start(r),
                     layout.end(r)));
         }
-        return new Generation(number, spec.numClasses(), spec.layout(), ranks);
+        return new Generation(number, spec.numClasses(), spec.layout(), ranks, restarts);
     }
 
     /** Number of ranks N. */

@@ -14,6 +14,7 @@ import java.util.function.Consumer;
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.recipes.cache.CuratorCache;
 import org.apache.curator.framework.recipes.cache.CuratorCacheListener;
+import org.plsc4j.coordinator.internal.Json;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -25,6 +26,11 @@ import org.slf4j.LoggerFactory;
  * <p>Why: a worker must not start training before the coordinator has assigned it a rank and a
  * class range, and must pause and re-partition when the membership changes. When generations are
  * published faster than this watcher reads, intermediate ones are skipped (only the newest matters).
+ *
+ * <p>It also follows the {@code status} node (a second {@link CuratorCache}): when the job reaches a
+ * terminal state ("failed" after max_restarts, or "finished"), callers blocked in
+ * {@link #awaitMembershipAfter} fail at once with the status message, and a training loop can check
+ * {@link #failure()} at every step without a ZooKeeper round trip.
  */
 public final class GenerationWatcher implements AutoCloseable {
 
@@ -44,11 +50,13 @@ public final class GenerationWatcher implements AutoCloseable {
     private final String workerId;
     private final AtomicReference<State> state = new AtomicReference<>(State.NEW);
     private final CuratorCache cache;
+    private final CuratorCache statusCache;
     private final ExecutorService executor;
     private final List<Consumer<Generation>> listeners = new CopyOnWriteArrayList<>();
     private final Object lock = new Object();
     private Generation latest; // guarded by lock
     private RuntimeException lastError; // guarded by lock
+    private volatile JobStatus ended; // the terminal status, once seen (written under lock)
 
     /** A watcher of job {@code jobId} on behalf of {@code workerId} (see {@link WorkerRegistration#workerId()}). */
     public GenerationWatcher(CuratorFramework client, String jobId, String workerId) {
@@ -56,6 +64,7 @@ public final class GenerationWatcher implements AutoCloseable {
         this.workerId = Objects.requireNonNull(workerId, "workerId");
         RegisteredWorker.sequenceOf(workerId);
         this.cache = CuratorCache.build(client, store.paths().generation(), CuratorCache.Options.SINGLE_NODE_CACHE);
+        this.statusCache = CuratorCache.build(client, store.paths().status(), CuratorCache.Options.SINGLE_NODE_CACHE);
         this.executor = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "plsc4j-generation-watcher-" + jobId + "-" + workerId);
             t.setDaemon(true);
@@ -72,7 +81,53 @@ public final class GenerationWatcher implements AutoCloseable {
                 .forCreatesAndChanges((oldNode, node) -> refreshLater())
                 .forInitialized(this::refreshLater)
                 .build());
+        statusCache.listenable().addListener(CuratorCacheListener.builder()
+                .forCreatesAndChanges((oldNode, node) -> statusChanged(node.getData()))
+                .build());
         cache.start();
+        statusCache.start();
+    }
+
+    /**
+     * The job's "failed" status (max_restarts exhausted), once this watcher has seen it; cheap (no
+     * ZooKeeper call), so a training loop can check it at every step and stop.
+     */
+    public Optional<JobStatus> failure() {
+        JobStatus s = ended;
+        return s != null && s.isFailed() ? Optional.of(s) : Optional.empty();
+    }
+
+    /**
+     * The job's terminal status ("failed" or "finished"), once this watcher has seen it; cheap like
+     * {@link #failure()}. Why both: a worker stops on either, but only a failure is an error.
+     */
+    public Optional<JobStatus> terminalStatus() {
+        return Optional.ofNullable(ended);
+    }
+
+    private void statusChanged(byte[] data) {
+        JobStatus s;
+        try {
+            s = Json.status(data, store.paths().status());
+        } catch (CoordinatorException e) {
+            LOG.debug("worker {}: unreadable status: {}", workerId, e.getMessage());
+            return;
+        }
+        if (!s.isTerminal()) {
+            return;
+        }
+        synchronized (lock) {
+            if (ended == null) {
+                ended = s;
+                LOG.info("worker {}: job {} {}: {}", workerId, store.paths().jobId(), s.state(), s.message());
+            }
+            lock.notifyAll();
+        }
+    }
+
+    private CoordinatorException endedException(JobStatus s) {
+        return new CoordinatorException("worker " + workerId + " of job " + store.paths().jobId() + ": the job "
+                + s.state() + ": " + s.message());
     }
 
     /**
@@ -95,19 +150,31 @@ public final class GenerationWatcher implements AutoCloseable {
      * the newest one already does).
      *
      * @throws CoordinatorException on timeout, naming the worker, the newest generation and the
-     *     coordinator's status (e.g. "waiting for 2 more workers (have 1, min 3)"); or when
-     *     interrupted (the interrupt flag is restored)
+     *     coordinator's status (e.g. "waiting for 2 more workers (have 1, min 3)"); at once when the
+     *     job reaches a terminal state (see {@link #awaitMembershipAfter}); or when interrupted (the
+     *     interrupt flag is restored)
      */
     public Generation awaitMembership(Duration timeout) {
         return awaitMembershipAfter(0, timeout);
     }
 
-    /** Like {@link #awaitMembership} but only a generation numbered above {@code after} counts. */
+    /**
+     * Like {@link #awaitMembership} but only a generation numbered above {@code after} counts.
+     *
+     * @throws CoordinatorException also at once when the job reaches a terminal state ("failed":
+     *     the message is the coordinator's, e.g. "max_restarts : 2 exhausted (...)"; or "finished")
+     */
     public Generation awaitMembershipAfter(long after, Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
         Generation seen;
         synchronized (lock) {
-            while (latest == null || latest.number() <= after || latest.assignmentOf(workerId).isEmpty()) {
+            while (true) {
+                if (ended != null) { // before membership: a generation of a failed job is not to be trained in
+                    throw endedException(ended);
+                }
+                if (latest != null && latest.number() > after && latest.assignmentOf(workerId).isPresent()) {
+                    return latest;
+                }
                 if (state.get() == State.CLOSED) {
                     throw new CoordinatorException("generation watcher of worker " + workerId + " is closed");
                 }
@@ -123,9 +190,6 @@ public final class GenerationWatcher implements AutoCloseable {
                 }
             }
             seen = latest;
-            if (seen != null && seen.number() > after && seen.assignmentOf(workerId).isPresent()) {
-                return seen;
-            }
         }
         throw new CoordinatorException(timeoutMessage(seen, timeout));
     }
@@ -209,6 +273,7 @@ public final class GenerationWatcher implements AutoCloseable {
         executor.shutdownNow();
         if (before == State.STARTED) {
             cache.close();
+            statusCache.close();
         }
         synchronized (lock) {
             lock.notifyAll();

@@ -8,13 +8,14 @@ import java.util.regex.Pattern;
  * versions read them), documented in the README's "Coordinator (library)" section.
  *
  * <pre>
- * /plsc4j/jobs/&lt;job&gt;                  JobSpec JSON
+ * /plsc4j/jobs/&lt;job&gt;                  JobSpec JSON (with max_restarts)
  *     /token                          job token (UTF-8)
  *     /config                         job configuration bytes (the merged TrainConfig JSON)
  *     /generation                     current generation number, decimal text ("0": none yet)
- *     /generations/&lt;g, 10 digits&gt;      Generation JSON (ranks, workers, class ranges)
+ *     /generations/&lt;g, 10 digits&gt;      Generation JSON (ranks, workers, class ranges, restarts so far)
  *     /workers/w-&lt;sequence&gt;            EPHEMERAL_SEQUENTIAL, WorkerInfo JSON
- *     /status                         JobStatus JSON (written by the leading coordinator)
+ *     /status                         JobStatus JSON (written by the leading coordinator; "failed" and
+ *                                     "finished" are terminal)
  *     /leader                         Curator LeaderLatch of the coordinators
  *     /rendezvous/&lt;g&gt;/rank-&lt;r&gt;        "host:port" of rank r for generation g
  * </pre>

@@ -177,7 +177,11 @@ public final class JobStore {
         }
     }
 
-    /** Writes the status node (creating it). */
+    /**
+     * Writes the status node (creating it), unconditionally. A launcher ends a job normally with
+     * {@code writeStatus(new JobStatus(JobStatus.FINISHED, ...))}: coordinators then publish
+     * nothing more and never overwrite it.
+     */
     public void writeStatus(JobStatus status) {
         byte[] data = Json.status(status);
         call("write " + paths.status(), () -> {
@@ -192,6 +196,72 @@ public final class JobStore {
             }
             return null;
         });
+    }
+
+    /**
+     * Writes the status node unless it holds a terminal status ({@link JobStatus#isTerminal}):
+     * a compare-and-set on the node's version, so a "finished" written by a launcher or a "failed"
+     * written by another coordinator is never overwritten by a later evaluation. A node that is not
+     * a valid status is overwritten.
+     *
+     * @return empty if written; else the terminal status found (nothing was written)
+     */
+    Optional<JobStatus> writeStatusUnlessTerminal(JobStatus status) {
+        byte[] data = Json.status(status);
+        String path = paths.status();
+        while (true) {
+            Stat stat = new Stat();
+            byte[] old;
+            try {
+                old = client.getData().storingStatIn(stat).forPath(path);
+            } catch (KeeperException.NoNodeException absent) {
+                try {
+                    client.create().forPath(path, data);
+                    return Optional.empty();
+                } catch (KeeperException.NodeExistsException raced) {
+                    continue;
+                } catch (Exception e) {
+                    throw failure("create " + path, e);
+                }
+            } catch (Exception e) {
+                throw failure("read " + path, e);
+            }
+            Optional<JobStatus> terminal = terminal(old);
+            if (terminal.isPresent()) {
+                return terminal;
+            }
+            try {
+                client.setData().withVersion(stat.getVersion()).forPath(path, data);
+                return Optional.empty();
+            } catch (KeeperException.BadVersionException | KeeperException.NoNodeException raced) {
+                // written or deleted meanwhile: look again
+            } catch (Exception e) {
+                throw failure("write " + path, e);
+            }
+        }
+    }
+
+    /**
+     * The status node's terminal status ("failed" or "finished"), if it holds one. Why separate from
+     * {@link #readStatus}: a coordinator asks this before every decision, and an unreadable node
+     * must not stop it (it is treated as not terminal and overwritten by the next status).
+     */
+    public Optional<JobStatus> readTerminalStatus() {
+        try {
+            return terminal(client.getData().forPath(paths.status()));
+        } catch (KeeperException.NoNodeException e) {
+            return Optional.empty();
+        } catch (Exception e) {
+            throw failure("read " + paths.status(), e);
+        }
+    }
+
+    private Optional<JobStatus> terminal(byte[] data) {
+        try {
+            return Optional.of(Json.status(data, paths.status())).filter(JobStatus::isTerminal);
+        } catch (CoordinatorException unreadable) {
+            return Optional.empty();
+        }
     }
 
     /** The status the leading coordinator wrote last, if any. */

@@ -234,8 +234,11 @@ class CoordinatorTest {
         CoordinatorException e = assertThrows(CoordinatorException.class,
                 () -> store.createJob(JobSpec.fixed(job, 100, 2), new byte[0], "t"));
         assertTrue(e.getMessage().startsWith("job " + job + " exists with spec JobSpec[jobId=" + job
-                + ", numClasses=100, layout=BALANCED, minWorkers=1, maxWorkers=4, settle=PT0.1S] (expected: "),
+                + ", numClasses=100, layout=BALANCED, minWorkers=1, maxWorkers=4, settle=PT0.1S, maxRestarts=3] (expected: "),
                 e.getMessage());
+        // the restart budget is part of the spec: another one is another spec
+        assertThrows(CoordinatorException.class, () -> store.createJob(spec.withMaxRestarts(0), new byte[0], "t"));
+        assertEquals(spec, store.readSpec());
         Coordinator c = new Coordinator(admin, JobSpec.fixed(job, 100, 2), new byte[0], "t", "c");
         closeables.add(c);
         assertThrows(CoordinatorException.class, c::start);
@@ -315,7 +318,8 @@ class CoordinatorTest {
 
     @Test
     void readersNeverSeeAHalfWrittenGeneration() throws Exception {
-        coordinator(admin, new JobSpec(job, 997, ClassLayout.Kind.BALANCED, 1, 6, Duration.ZERO), "c1");
+        // 4 losses below: a budget of 4 restarts (the default, 3, would fail the job at the 4th)
+        coordinator(admin, new JobSpec(job, 997, ClassLayout.Kind.BALANCED, 1, 6, Duration.ZERO, 4), "c1");
         JobPaths paths = JobPaths.of(job);
         CuratorFramework reader = client();
         List<String> problems = new CopyOnWriteArrayList<>();

@@ -2,6 +2,8 @@ package org.plsc4j.coordinator.internal;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
 import org.plsc4j.coordinator.Generation;
 import org.plsc4j.coordinator.JobSpec;
 import org.plsc4j.coordinator.RegisteredWorker;
@@ -14,6 +16,9 @@ import org.plsc4j.coordinator.RegisteredWorker;
  * registration order (the rest are standbys). If they equal the current generation's members
  * nothing happens. Otherwise: fewer than {@code min_workers} → wait; {@code max_workers} present →
  * publish now; else publish once the registry has been unchanged for the settle window.
+ *
+ * <p>{@link #lostMembers} tells the coordinator whether the next generation is a restart (a member
+ * of the current generation is gone) or a scale-up (only joins), for {@code max_restarts}.
  */
 public final class GenerationPolicy {
 
@@ -63,5 +68,19 @@ public final class GenerationPolicy {
             return new Publish(List.copyOf(members));
         }
         return new Settle(spec.settle().minus(unchangedFor), List.copyOf(members));
+    }
+
+    /**
+     * The members of {@code current} that are no longer registered, in rank order (empty when
+     * {@code current} is null). Why: a generation published while this is non-empty is a restart
+     * in torchrun's sense and counts against {@code max_restarts}; one caused only by joins or by
+     * a standby leaving is not.
+     */
+    public static List<String> lostMembers(Generation current, List<RegisteredWorker> registered) {
+        if (current == null) {
+            return List.of();
+        }
+        Set<String> present = registered.stream().map(RegisteredWorker::workerId).collect(Collectors.toSet());
+        return current.workerIds().stream().filter(w -> !present.contains(w)).toList();
     }
 }

@@ -34,6 +34,7 @@ public final class Json {
         o.put("min_workers", s.minWorkers());
         o.put("max_workers", s.maxWorkers());
         o.put("settle_ms", s.settle().toMillis());
+        o.put("max_restarts", s.maxRestarts());
         return bytes(o);
     }
 
@@ -43,7 +44,8 @@ public final class Json {
         try {
             return new JobSpec(text(o, "job", where), integer(o, "num_classes", where),
                     ClassLayout.Kind.parse(text(o, "layout", where)), integer(o, "min_workers", where),
-                    integer(o, "max_workers", where), Duration.ofMillis(number(o, "settle_ms", where)));
+                    integer(o, "max_workers", where), Duration.ofMillis(number(o, "settle_ms", where)),
+                    optionalInteger(o, "max_restarts", JobSpec.DEFAULT_MAX_RESTARTS, where));
         } catch (IllegalArgumentException e) {
             throw new CoordinatorException(where + ": " + e.getMessage(), e);
         }
@@ -78,6 +80,7 @@ public final class Json {
         o.put("num_classes", g.numClasses());
         o.put("layout", g.layout().name().toLowerCase(java.util.Locale.ROOT));
         o.put("world_size", g.worldSize());
+        o.put("restarts", g.restarts());
         ArrayNode ranks = o.putArray("ranks");
         for (RankAssignment a : g.ranks()) {
             ObjectNode r = ranks.addObject();
@@ -110,7 +113,7 @@ public final class Json {
         }
         try {
             return new Generation(number(o, "generation", where), integer(o, "num_classes", where),
-                    ClassLayout.Kind.parse(text(o, "layout", where)), list);
+                    ClassLayout.Kind.parse(text(o, "layout", where)), list, optionalInteger(o, "restarts", 0, where));
         } catch (IllegalArgumentException e) {
             throw new CoordinatorException(where + ": " + e.getMessage(), e);
         }
@@ -171,6 +174,12 @@ public final class Json {
             throw new CoordinatorException(where + ": " + field + " : " + v + " (expected: an integer)");
         }
         return v.asLong();
+    }
+
+    /** An optional integer field (added after format 1 was published: absent in older nodes). */
+    private static int optionalInteger(JsonNode o, String field, int absent, String where) {
+        JsonNode v = o.get(field);
+        return v == null || v.isNull() ? absent : integer(o, field, where);
     }
 
     private static int integer(JsonNode o, String field, String where) {

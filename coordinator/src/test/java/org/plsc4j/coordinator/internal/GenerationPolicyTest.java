@@ -3,7 +3,9 @@ package org.plsc4j.coordinator.internal;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -73,6 +75,46 @@ class GenerationPolicyTest {
                 () -> new JobSpec("a/b", 10, ClassLayout.Kind.BALANCED, 1, 2, Duration.ZERO));
         assertEquals("job : a/b (expected: 1-128 characters of [A-Za-z0-9._-], starting with a letter or digit)",
                 e.getMessage());
+    }
+
+    @Test
+    void maxRestartsIsValidatedAndDefaultsForOldCallers() {
+        var e = assertThrows(IllegalArgumentException.class,
+                () -> new JobSpec("j", 10, ClassLayout.Kind.BALANCED, 1, 2, Duration.ZERO, -1));
+        assertEquals("max_restarts : -1 (expected: >= 0)", e.getMessage());
+        assertEquals(JobSpec.DEFAULT_MAX_RESTARTS, SPEC.maxRestarts());
+        assertEquals(JobSpec.DEFAULT_MAX_RESTARTS, JobSpec.fixed("j", 10, 2).maxRestarts());
+        assertEquals(0, SPEC.withMaxRestarts(0).maxRestarts());
+        assertEquals(SPEC.withMaxRestarts(7), Json.spec(Json.spec(SPEC.withMaxRestarts(7)), "test"));
+    }
+
+    @Test
+    void storedNodesWrittenBeforeRestartsExistedReadWithTheDefaults() {
+        // the JSON format 1 as written before max_restarts / restarts were added (additive change)
+        String spec = "{\"format\":1,\"job\":\"j\",\"num_classes\":1000,\"layout\":\"balanced\","
+                + "\"min_workers\":2,\"max_workers\":3,\"settle_ms\":1000}";
+        assertEquals(SPEC, Json.spec(spec.getBytes(StandardCharsets.UTF_8), "test"));
+        String gen = "{\"format\":1,\"generation\":1,\"num_classes\":10,\"layout\":\"balanced\",\"world_size\":1,"
+                + "\"ranks\":[{\"rank\":0,\"worker_id\":\"w-0000000000\",\"host\":\"h\",\"port\":1,"
+                + "\"class_start\":0,\"class_end\":10}]}";
+        assertEquals(0, Json.generation(gen.getBytes(StandardCharsets.UTF_8), "test").restarts());
+        Generation g = Generation.of(4, SPEC, workers(0, 1), 2);
+        assertEquals(2, g.restarts());
+        assertTrue(new String(Json.generation(g), StandardCharsets.UTF_8).contains("\"restarts\":2"));
+        assertEquals(g, Json.generation(Json.generation(g), "test"));
+        var e = assertThrows(IllegalArgumentException.class,
+                () -> new Generation(1, 10, ClassLayout.Kind.BALANCED, g.ranks(), -1));
+        assertEquals("generation 1: restarts : -1 (expected: >= 0)", e.getMessage());
+    }
+
+    @Test
+    void lostMembersAreTheCurrentMembersNoLongerRegistered() {
+        Generation g1 = Generation.of(1, SPEC, workers(0, 1, 2));
+        assertEquals(List.of(), GenerationPolicy.lostMembers(null, workers(0)));
+        // joins and a standby leaving lose no member: not a restart
+        assertEquals(List.of(), GenerationPolicy.lostMembers(g1, workers(0, 1, 2, 3)));
+        assertEquals(List.of(), GenerationPolicy.lostMembers(g1, workers(0, 1, 2)));
+        assertEquals(List.of("w-0000000000", "w-0000000002"), GenerationPolicy.lostMembers(g1, workers(1, 3)));
     }
 
     @Test
