@@ -70,7 +70,17 @@ public record TrainConfig(
         @JsonProperty("fs_name") String fsName,
         @JsonProperty("fs_ugi") String fsUgi,
         @JsonProperty("fs_dir_for_save") String fsDirForSave,
-        @JsonProperty("fs_checkpoint_dir") String fsCheckpointDir) {
+        @JsonProperty("fs_checkpoint_dir") String fsCheckpointDir,
+        @JsonProperty("shard_store") String shardStore,
+        @JsonProperty("shard_sync_steps") int shardSyncSteps,
+        @JsonProperty("min_workers") Integer minWorkers,
+        @JsonProperty("max_workers") Integer maxWorkers,
+        @JsonProperty("max_restarts") int maxRestarts,
+        @JsonProperty("zk_session_timeout_ms") int zkSessionTimeoutMs,
+        @JsonProperty("rendezvous_timeout") int rendezvousTimeout) {
+
+    /** The shard stores {@code shard_store} names (elastic jobs keep FC rows there between generations). */
+    public static final List<String> SHARD_STORES = List.of("local", "ignite");
 
     /** The loss types {@code loss_type} accepts (each also with a {@code dist_} prefix). */
     public static final List<String> LOSS_TYPES = List.of("softmax", "arcface", "cosface", "combined");
@@ -148,6 +158,18 @@ public record TrainConfig(
                         + " (not yet supported: HDFS upload/download comes with the hdfs-sync issue)");
             }
         }
+        oneOf("shard_store", shardStore, SHARD_STORES);
+        positive("shard_sync_steps", shardSyncSteps);
+        if (minWorkers != null) {
+            positive("min_workers", minWorkers);
+        }
+        if (maxWorkers != null) {
+            check(maxWorkers >= (minWorkers == null ? 1 : minWorkers), "max_workers", maxWorkers,
+                    ">= min_workers = " + (minWorkers == null ? 1 : minWorkers));
+        }
+        check(maxRestarts >= 0, "max_restarts", maxRestarts, ">= 0");
+        check(zkSessionTimeoutMs >= 1000, "zk_session_timeout_ms", zkSessionTimeoutMs, ">= 1000");
+        positive("rendezvous_timeout", rendezvousTimeout);
         lrSteps = List.copyOf(lrSteps);
         valTargets = List.copyOf(valTargets);
         imageShape = List.copyOf(imageShape);

@@ -1,0 +1,131 @@
+package org.plsc4j.elastic;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+import org.apache.curator.framework.CuratorFramework;
+import org.plsc4j.coordinator.CoordinatorException;
+import org.plsc4j.coordinator.JobStore;
+import org.plsc4j.coordinator.WorkerInfo;
+import org.plsc4j.coordinator.WorkerRegistration;
+import org.plsc4j.coordinator.ZkClients;
+import org.plsc4j.core.TrainConfig;
+import org.plsc4j.core.TrainConfigs;
+import org.plsc4j.elastic.internal.CoordinatedMembership;
+import org.plsc4j.elastic.internal.ShardStoreRows;
+import org.plsc4j.shardstore.ShardStore;
+import org.plsc4j.shardstore.ShardStoreConfig;
+import org.plsc4j.shardstore.ShardStores;
+import org.plsc4j.worker.BaseModel;
+import org.plsc4j.worker.Optimizer;
+import org.plsc4j.worker.Trainer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One worker of a ZooKeeper-coordinated job ({@code ./plsc4j worker}): connects to ZooKeeper,
+ * proves it belongs to the job (its ZooKeeper credentials must be allowed to read the job's nodes,
+ * and its token must equal the job's), reads the job's configuration from ZooKeeper, opens the
+ * shard store, registers, and trains generation after generation until the job finishes.
+ *
+ * <p>Why the configuration comes from ZooKeeper: every worker of a job must train the same job; a
+ * worker started with a stale YAML file would silently diverge.
+ */
+public final class ElasticWorker {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ElasticWorker.class);
+
+    /** How long any single collective operation may wait (an evaluation holds peers at a barrier). */
+    public static final Duration OP_TIMEOUT = Duration.ofMinutes(30);
+
+    /**
+     * What a worker needs to join a job.
+     *
+     * @param job the job name
+     * @param zk the ZooKeeper connect string
+     * @param zkAuth "user:password" digest credentials, or null
+     * @param token the job token
+     * @param host the address peers reach this worker at (its collective listens there)
+     * @param sessionTimeout the ZooKeeper session timeout (how fast a killed worker is noticed)
+     * @param modelClass a BaseModel class name, or null for model_name
+     * @param optimizerClass an Optimizer class name, or null for SGD momentum
+     */
+    public record Options(String job, String zk, String zkAuth, String token, String host, Duration sessionTimeout,
+                          String modelClass, String optimizerClass) {
+
+        /** Checks the fields. */
+        public Options {
+            Objects.requireNonNull(job, "job");
+            Objects.requireNonNull(zk, "zk");
+            Objects.requireNonNull(token, "token");
+            Objects.requireNonNull(host, "host");
+            Objects.requireNonNull(sessionTimeout, "sessionTimeout");
+        }
+    }
+
+    private ElasticWorker() {
+    }
+
+    /**
+     * Runs the worker until the job finishes.
+     *
+     * @throws SecurityException when the token or the ZooKeeper credentials are refused
+     * @throws CoordinatorException when the job does not exist, fails (max_restarts) or no generation
+     *     includes this worker in time
+     */
+    public static Trainer.Summary run(Options o) throws IOException, ReflectiveOperationException {
+        try (CuratorFramework client = ZkClients.connect(o.zk(), o.zkAuth(), o.sessionTimeout())) {
+            try {
+                if (!client.blockUntilConnected((int) Math.max(1, o.sessionTimeout().toMillis()), TimeUnit.MILLISECONDS)) {
+                    throw new CoordinatorException("zk : " + o.zk() + " (cannot connect within " + o.sessionTimeout() + ")");
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new CoordinatorException("interrupted while connecting to " + o.zk(), e);
+            }
+            JobStore store = new JobStore(client, o.job());
+            if (!store.exists()) {
+                throw new CoordinatorException("job " + o.job() + " does not exist in ZooKeeper " + o.zk()
+                        + " (start its coordinator first)");
+            }
+            String stored;
+            try {
+                stored = store.readToken();
+            } catch (CoordinatorException e) {
+                throw new SecurityException("job " + o.job() + ": ZooKeeper refused to show the job to this worker"
+                        + " (wrong or missing zk_auth credentials?): " + e.getMessage(), e);
+            }
+            if (!MessageDigest.isEqual(stored.getBytes(StandardCharsets.UTF_8), o.token().getBytes(StandardCharsets.UTF_8))) {
+                throw new SecurityException("job " + o.job() + ": token refused (it is not the job's token)");
+            }
+            TrainConfig cfg = TrainConfigs.bind((ObjectNode) new ObjectMapper().readTree(store.readConfig()),
+                    "zookeeper " + store.paths().config());
+            try (ShardStore shards = openStore(cfg);
+                 WorkerRegistration reg = WorkerRegistration.register(client, o.job(),
+                         WorkerInfo.thisProcess(o.host(), 0, "cpu"));
+                 CoordinatedMembership m = new CoordinatedMembership(client, o.job(), o.token(), reg, o.host(),
+                         Duration.ofSeconds(cfg.rendezvousTimeout()), OP_TIMEOUT, new ShardStoreRows(shards, o.job()))) {
+                LOG.info("worker {} registered in job {} (store {}, pid {})", reg.workerId(), o.job(), shards.name(),
+                        ProcessHandle.current().pid());
+                BaseModel model = WorkerClasses.instantiate(o.modelClass(), BaseModel.class);
+                Optimizer opt = WorkerClasses.instantiate(o.optimizerClass(), Optimizer.class);
+                return new Trainer(cfg, m, model, opt, o.job()).train();
+            }
+        }
+    }
+
+    /** The job's shard store: "local" files under model_save_dir, or an Ignite server node in this process. */
+    static ShardStore openStore(TrainConfig cfg) {
+        ShardStoreConfig.Builder b = ShardStoreConfig.builder();
+        if (cfg.shardStore().equals("local")) {
+            b.directory(Path.of(cfg.modelSaveDir()).resolve("shard-store"));
+        }
+        return ShardStores.open(cfg.shardStore(), b.build());
+    }
+}
