@@ -1,6 +1,5 @@
 package org.plsc4j.elastic;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -14,86 +13,245 @@ import java.util.ArrayList;
 import java.util.Deque;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.UUID;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import org.plsc4j.coordinator.JobStatus;
 import org.plsc4j.core.TrainConfig;
-import org.plsc4j.core.TrainConfigs;
 import org.plsc4j.elastic.internal.WorkerMain;
-import org.plsc4j.worker.TcpRendezvous;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Runs a job as N worker processes on this machine, like {@code torchrun --nproc_per_node N}:
- * starts a {@link TcpRendezvous} server on 127.0.0.1 with a fresh job token, spawns N JVMs running
- * {@link WorkerMain} (same java, class path and JVM flags as this one), forwards their logs with a
- * {@code [rank r]} prefix, and waits. If one worker fails the others are stopped and the error names
- * the rank and its last log line. (The ZooKeeper coordinator replaces the rendezvous for clusters.)
+ * Runs a job as N worker processes on this machine, like {@code torchrun --nproc_per_node N}: starts
+ * a {@link JobCoordinator} with an embedded ZooKeeper on 127.0.0.1 and a fresh job token, spawns N
+ * JVMs running the worker main (same java, class path and JVM flags as this one), forwards their
+ * logs with a {@code [worker k]} prefix, and waits for the job to finish.
  *
- * <p>Why processes rather than threads: it is how the job runs for real — one process per device,
- * Netty TCP between them — so the local run tests the same code path as a cluster.
+ * <p>Elastic like a cluster job, because it is one: a worker killed by a signal (kill -9, OOM
+ * killer) is a lost worker, and the others go on in the next generation when {@code min_workers}
+ * allows (by default min = max = N, torchrun's fixed size; set {@code min_workers} lower to keep
+ * training after a loss). A worker that exits with an error of its own (bad data, bad config)
+ * stops the job: the error names the worker and its last log line.
+ *
+ * <p>Why processes rather than threads: it is how the job runs for real (one process per device,
+ * Netty TCP between them, ZooKeeper sessions that end when a process dies), so the local run tests
+ * the same code path as a cluster.
  */
 public final class LocalLauncher {
 
     private static final Logger LOG = LoggerFactory.getLogger(LocalLauncher.class);
     private static final int TAIL_LINES = 30;
 
+    /** Exit codes from here up mean "killed by a signal" (128 + signal number). */
+    private static final int SIGNALLED = 128;
+
     private LocalLauncher() {
     }
 
     /**
-     * Trains {@code config} with {@code workers} local processes; returns when all finished.
+     * A running local job (see {@link #start}): its coordinator and worker processes.
+     */
+    public static final class Job implements AutoCloseable {
+        private final JobCoordinator coordinator;
+        private final List<Process> procs = new ArrayList<>();
+        private final List<Deque<String>> tails = new ArrayList<>();
+        private final String name;
+        private final String token;
+        private final TrainConfig config;
+        private final String modelClass;
+        private final String optimizerClass;
+        private final Path zkDir;
+
+        private Job(String name, String token, TrainConfig config, JobCoordinator coordinator, String modelClass,
+                    String optimizerClass, Path zkDir) {
+            this.name = name;
+            this.token = token;
+            this.config = config;
+            this.coordinator = coordinator;
+            this.modelClass = modelClass;
+            this.optimizerClass = optimizerClass;
+            this.zkDir = zkDir;
+        }
+
+        /** The job name in ZooKeeper and the shard store. */
+        public String name() {
+            return name;
+        }
+
+        /** The coordinator (status, generations). */
+        public JobCoordinator coordinator() {
+            return coordinator;
+        }
+
+        /** The worker processes started so far, in start order. */
+        public synchronized List<Process> workers() {
+            return List.copyOf(procs);
+        }
+
+        /** Starts one more worker process (a join); returns it. */
+        public synchronized Process addWorker() throws IOException {
+            int k = procs.size();
+            ProcessBuilder pb = new ProcessBuilder(command(name, coordinator.connectString(), config, modelClass,
+                    optimizerClass));
+            pb.environment().put(WorkerMain.TOKEN_ENV, token);
+            if (System.getenv("OMP_NUM_THREADS") == null) {
+                int cores = Runtime.getRuntime().availableProcessors();
+                pb.environment().put("OMP_NUM_THREADS", Integer.toString(Math.max(1, cores / Math.max(1, k + 1))));
+            }
+            pb.redirectOutput(ProcessBuilder.Redirect.INHERIT);
+            Process p = pb.start();
+            procs.add(p);
+            Deque<String> tail = new ArrayDeque<>();
+            tails.add(tail);
+            forward(p, k, tail);
+            return p;
+        }
+
+        /**
+         * Waits until the job has finished and every worker exited.
+         *
+         * @throws IllegalStateException when the job failed (max_restarts, a worker's own error, every
+         *     worker gone); the message says which worker and its last log line, or the coordinator's
+         */
+        public void await() throws InterruptedException {
+            while (true) {
+                List<Process> ps = workers();
+                List<CompletableFuture<Process>> alive = new ArrayList<>();
+                for (Process p : ps) {
+                    if (p.isAlive()) {
+                        alive.add(p.onExit());
+                    }
+                }
+                for (int k = 0; k < ps.size(); k++) {
+                    Process p = ps.get(k);
+                    if (!p.isAlive() && p.exitValue() != 0 && p.exitValue() < SIGNALLED) {
+                        drain(p);
+                        Optional<JobStatus> end = coordinator.ended();
+                        throw new IllegalStateException(end.filter(JobStatus::isFailed)
+                                .map(s -> "job " + name + " failed: " + s.message())
+                                .orElse("worker " + k + " exited with code " + p.exitValue() + ": " + lastError(k)));
+                    }
+                }
+                if (alive.isEmpty()) {
+                    Optional<JobStatus> end = coordinator.ended();
+                    if (end.isPresent() && !end.get().isFailed()) {
+                        return;
+                    }
+                    throw new IllegalStateException("job " + name + (end.isPresent() ? " failed: " + end.get().message()
+                            : ": every worker exited before the job finished (last: " + lastError(ps.size() - 1) + ")"));
+                }
+                try {
+                    CompletableFuture.anyOf(alive.toArray(new CompletableFuture<?>[0])).get();
+                } catch (ExecutionException e) {
+                    throw new IllegalStateException("waiting for the workers failed: " + e.getCause(), e.getCause());
+                }
+                for (int k = 0; k < ps.size(); k++) {
+                    Process p = ps.get(k);
+                    if (!p.isAlive() && p.exitValue() >= SIGNALLED) {
+                        LOG.warn("worker {} (pid {}) was killed (exit code {}); the job goes on if min_workers allows",
+                                k, p.pid(), p.exitValue());
+                    }
+                }
+            }
+        }
+
+        private static void drain(Process p) {
+            try {
+                p.getErrorStream().transferTo(java.io.OutputStream.nullOutputStream());
+            } catch (IOException ignored) {
+                // the log thread has it
+            }
+        }
+
+        private String lastError(int k) {
+            Deque<String> tail;
+            synchronized (this) {
+                if (k < 0 || k >= tails.size()) {
+                    return "(no output)";
+                }
+                tail = tails.get(k);
+            }
+            synchronized (tail) {
+                List<String> lines = new ArrayList<>(tail);
+                for (int i = lines.size() - 1; i >= 0; i--) {
+                    if (lines.get(i).startsWith("plsc4j worker")) {
+                        return lines.get(i);
+                    }
+                }
+                return lines.isEmpty() ? "(no output)" : lines.get(lines.size() - 1);
+            }
+        }
+
+        /** Stops the workers still running, the coordinator and its ZooKeeper; idempotent. */
+        @Override
+        public void close() {
+            for (Process p : workers()) {
+                stop(p);
+            }
+            coordinator.close();
+            deleteTree(zkDir);
+        }
+    }
+
+    /**
+     * Trains {@code config} with {@code workers} local processes; returns when the job finished.
      *
      * @param modelClass a {@code org.plsc4j.worker.BaseModel} class with a public no-argument
      *     constructor (each worker instantiates it), or null for {@code model_name}
      * @param optimizerClass an {@code org.plsc4j.worker.Optimizer} class likewise, or null for SGD momentum
-     * @throws IllegalStateException naming the failed rank, its exit code and last log line
+     * @throws IllegalStateException naming the failed worker, its exit code and last log line
      */
     public static void train(TrainConfig config, int workers, String modelClass, String optimizerClass)
             throws IOException, InterruptedException {
-        if (workers < 1) {
-            throw new IllegalArgumentException("workers : " + workers + " (expected: >= 1)");
-        }
-        String jobId = "plsc4j-" + UUID.randomUUID();
-        byte[] secret = new byte[24];
-        new SecureRandom().nextBytes(secret);
-        String token = HexFormat.of().formatHex(secret);
-        Path saveDir = Path.of(config.modelSaveDir());
-        Files.createDirectories(saveDir);
-        Path jobFile = Files.createTempFile(saveDir, ".job-", ".json");
-        List<Process> procs = new ArrayList<>();
-        try (TcpRendezvous.Server server = TcpRendezvous.Server.start("127.0.0.1", 0, jobId, token)) {
-            new ObjectMapper().writerWithDefaultPrettyPrinter().writeValue(jobFile.toFile(), TrainConfigs.toTree(config));
-            List<Deque<String>> tails = new ArrayList<>();
-            for (int r = 0; r < workers; r++) {
-                ProcessBuilder pb = new ProcessBuilder(command(jobFile, r, workers, server.address(), jobId, modelClass,
-                        optimizerClass));
-                pb.environment().put(WorkerMain.TOKEN_ENV, token);
-                if (System.getenv("OMP_NUM_THREADS") == null || workers > 1) {
-                    int cores = Runtime.getRuntime().availableProcessors();
-                    pb.environment().put("OMP_NUM_THREADS", Integer.toString(Math.max(1, cores / workers)));
-                }
-                pb.redirectOutput(ProcessBuilder.Redirect.INHERIT);
-                Process p = pb.start();
-                procs.add(p);
-                Deque<String> tail = new ArrayDeque<>();
-                tails.add(tail);
-                forward(p, r, tail);
-            }
-            LOG.info("started {} worker process(es) for job {} (rendezvous {})", workers, jobId, server.address());
-            waitAll(procs, tails);
-        } finally {
-            for (Process p : procs) {
-                stop(p);
-            }
-            Files.deleteIfExists(jobFile);
+        try (Job job = start(config, workers, modelClass, optimizerClass)) {
+            job.await();
         }
     }
 
-    private static List<String> command(Path jobFile, int rank, int world, String rendezvous, String jobId,
-                                        String modelClass, String optimizerClass) {
+    /** Starts the coordinator and {@code workers} worker processes; the caller awaits and closes. */
+    public static Job start(TrainConfig config, int workers, String modelClass, String optimizerClass)
+            throws IOException {
+        if (workers < 1) {
+            throw new IllegalArgumentException("workers : " + workers + " (expected: >= 1)");
+        }
+        byte[] secret = new byte[24];
+        SecureRandom random = new SecureRandom();
+        random.nextBytes(secret);
+        String token = HexFormat.of().formatHex(secret);
+        byte[] id = new byte[4];
+        random.nextBytes(id);
+        String name = "local-" + HexFormat.of().formatHex(id);
+        int min = config.minWorkers() != null ? config.minWorkers() : workers;
+        int max = config.maxWorkers() != null ? config.maxWorkers() : Math.max(workers, min);
+        Path saveDir = Path.of(config.modelSaveDir());
+        Files.createDirectories(saveDir);
+        Path zkDir = Files.createTempDirectory("plsc4j-zk-");
+        JobCoordinator coordinator;
+        try {
+            coordinator = JobCoordinator.start(config, new JobCoordinator.Options(name, null, null, min, max,
+                    config.maxRestarts(), JobCoordinator.DEFAULT_SETTLE, zkDir), token);
+        } catch (RuntimeException e) {
+            deleteTree(zkDir);
+            throw e;
+        }
+        Job job = new Job(name, token, config, coordinator, modelClass, optimizerClass, zkDir);
+        try {
+            for (int k = 0; k < workers; k++) {
+                job.addWorker();
+            }
+        } catch (IOException | RuntimeException e) {
+            job.close();
+            throw e;
+        }
+        LOG.info("started {} worker process(es) for job {} (ZooKeeper {}, {} to {} workers)", workers, name,
+                coordinator.connectString(), min, max);
+        return job;
+    }
+
+    private static List<String> command(String job, String zk, TrainConfig config, String modelClass,
+                                        String optimizerClass) {
         List<String> cmd = new ArrayList<>();
         cmd.add(ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java")
                 .toString()));
@@ -106,8 +264,7 @@ public final class LocalLauncher {
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
         cmd.add(WorkerMain.class.getName());
-        cmd.addAll(List.of("--config", jobFile.toString(), "--rank", Integer.toString(rank), "--world-size",
-                Integer.toString(world), "--rendezvous", rendezvous, "--job-id", jobId));
+        cmd.addAll(List.of("--job", job, "--zk", zk, "--session-timeout-ms", Integer.toString(config.zkSessionTimeoutMs())));
         if (modelClass != null) {
             cmd.addAll(List.of("--model-class", modelClass));
         }
@@ -117,7 +274,7 @@ public final class LocalLauncher {
         return cmd;
     }
 
-    private static void forward(Process p, int rank, Deque<String> tail) {
+    private static void forward(Process p, int k, Deque<String> tail) {
         Thread t = new Thread(() -> {
             try (BufferedReader in = new BufferedReader(new InputStreamReader(p.getErrorStream(), StandardCharsets.UTF_8))) {
                 String line;
@@ -128,56 +285,14 @@ public final class LocalLauncher {
                             tail.removeFirst();
                         }
                     }
-                    System.err.println("[rank " + rank + "] " + line);
+                    System.err.println("[worker " + k + "] " + line);
                 }
             } catch (IOException e) {
-                LOG.debug("rank {}: log stream closed: {}", rank, e.getMessage());
+                LOG.debug("worker {}: log stream closed: {}", k, e.getMessage());
             }
-        }, "plsc4j-launcher-log-r" + rank);
+        }, "plsc4j-launcher-log-w" + k);
         t.setDaemon(true);
         t.start();
-    }
-
-    /** Waits for every worker; the first non-zero exit stops the others and is reported. */
-    private static void waitAll(List<Process> procs, List<Deque<String>> tails) throws InterruptedException {
-        List<CompletableFuture<Process>> pending = new ArrayList<>();
-        for (Process p : procs) {
-            pending.add(p.onExit());
-        }
-        while (!pending.isEmpty()) {
-            try {
-                CompletableFuture.anyOf(pending.toArray(new CompletableFuture<?>[0])).get();
-            } catch (ExecutionException e) {
-                throw new IllegalStateException("waiting for the workers failed: " + e.getCause(), e.getCause());
-            }
-            for (int i = 0; i < pending.size(); i++) {
-                if (pending.get(i).isDone()) {
-                    Process p = pending.get(i).join();
-                    int rank = procs.indexOf(p);
-                    if (p.exitValue() != 0) {
-                        p.getErrorStream(); // the log thread drains what is left
-                        for (Process other : procs) {
-                            stop(other);
-                        }
-                        throw new IllegalStateException("worker rank " + rank + " exited with code " + p.exitValue()
-                                + ": " + lastError(tails.get(rank)));
-                    }
-                    pending.remove(i--);
-                }
-            }
-        }
-    }
-
-    private static String lastError(Deque<String> tail) {
-        synchronized (tail) {
-            List<String> lines = new ArrayList<>(tail);
-            for (int i = lines.size() - 1; i >= 0; i--) {
-                if (lines.get(i).startsWith("plsc4j worker")) {
-                    return lines.get(i);
-                }
-            }
-            return lines.isEmpty() ? "(no output)" : lines.get(lines.size() - 1);
-        }
     }
 
     private static void stop(Process p) {
@@ -192,6 +307,23 @@ public final class LocalLauncher {
         } catch (InterruptedException e) {
             p.destroyForcibly();
             Thread.currentThread().interrupt();
+        }
+    }
+
+    private static void deleteTree(Path dir) {
+        if (dir == null || !Files.exists(dir)) {
+            return;
+        }
+        try (var walk = Files.walk(dir)) {
+            walk.sorted(java.util.Comparator.reverseOrder()).forEach(f -> {
+                try {
+                    Files.deleteIfExists(f);
+                } catch (IOException e) {
+                    LOG.debug("cannot delete {}: {}", f, e.toString());
+                }
+            });
+        } catch (IOException e) {
+            LOG.debug("cannot delete {}: {}", dir, e.toString());
         }
     }
 }

@@ -1,93 +1,96 @@
 package org.plsc4j.elastic.internal;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import org.plsc4j.core.TrainConfig;
-import org.plsc4j.core.TrainConfigs;
-import org.plsc4j.core.collective.Collective;
-import org.plsc4j.core.collective.CollectiveConfig;
-import org.plsc4j.core.collective.Collectives;
-import org.plsc4j.worker.BaseModel;
-import org.plsc4j.worker.Optimizer;
-import org.plsc4j.worker.TcpRendezvous;
-import org.plsc4j.worker.Trainer;
+import java.util.ArrayList;
+import java.util.List;
+import org.plsc4j.elastic.ElasticWorker;
 
 /**
- * The main class of one worker process started by {@link org.plsc4j.elastic.LocalLauncher}: joins
- * the Netty collective through the launcher's rendezvous and runs the {@link Trainer}. The job token
- * comes in the environment (never on the command line, where {@code ps} would show it). Exit code 0
- * on success; 1 with one line {@code plsc4j worker rank R: ...} on stderr on failure.
+ * The main class of one worker process ({@code ./plsc4j worker} and the processes the local
+ * launcher starts): runs an {@link ElasticWorker}. The job token comes in the environment or a
+ * file, never on the command line (where {@code ps} would show it); likewise the ZooKeeper
+ * credentials. Exit code 0 on success; 1 with one line {@code plsc4j worker: ...} on stderr on
+ * failure; 2 for bad arguments.
  */
 public final class WorkerMain {
 
     /** Environment variable carrying the job token. */
     public static final String TOKEN_ENV = "PLSC4J_JOB_TOKEN";
 
-    /** How long any collective wait may take (an evaluation on rank 0 holds the others at a barrier). */
-    static final Duration COLLECTIVE_TIMEOUT = Duration.ofMinutes(30);
+    /** Environment variable carrying the ZooKeeper digest credentials "user:password". */
+    public static final String ZK_AUTH_ENV = "PLSC4J_ZK_AUTH";
 
     private WorkerMain() {
     }
 
-    /** {@code --config F --rank R --world-size N --rendezvous H:P --job-id J [--model-class C]}. */
+    /**
+     * {@code --job J --zk CONNECT [--host H] [--session-timeout-ms T] [--token-file F]
+     * [--model-class C] [--optimizer-class C]}.
+     */
     public static void main(String[] args) {
         System.setOut(System.err); // a worker has no results to print; library chatter joins the log
-        String config = null;
-        String rendezvous = null;
-        String jobId = null;
-        String modelClass = null;
-        String optimizerClass = null;
-        int rank = -1;
-        int world = -1;
-        for (int i = 0; i + 1 < args.length; i += 2) {
-            switch (args[i]) {
-                case "--config" -> config = args[i + 1];
-                case "--rank" -> rank = Integer.parseInt(args[i + 1]);
-                case "--world-size" -> world = Integer.parseInt(args[i + 1]);
-                case "--rendezvous" -> rendezvous = args[i + 1];
-                case "--job-id" -> jobId = args[i + 1];
-                case "--model-class" -> modelClass = args[i + 1];
-                case "--optimizer-class" -> optimizerClass = args[i + 1];
-                default -> throw new IllegalArgumentException("worker option : " + args[i] + " (unknown)");
-            }
-        }
-        int code = 0;
+        int code;
         try {
-            String token = System.getenv(TOKEN_ENV);
-            if (token == null) {
-                throw new IllegalArgumentException(TOKEN_ENV + " is not set (workers are started by the launcher)");
-            }
-            TrainConfig cfg = TrainConfigs.bind((ObjectNode) new ObjectMapper().readTree(Path.of(config).toFile()),
-                    config);
-            CollectiveConfig cc = CollectiveConfig.builder().jobId(jobId).token(token).rank(rank).worldSize(world)
-                    .timeout(COLLECTIVE_TIMEOUT).rendezvous(TcpRendezvous.parse(rendezvous, jobId, token)).build();
-            try (Collective c = Collectives.join("netty", cc)) {
-                new Trainer(cfg, c, instantiate(modelClass, BaseModel.class), instantiate(optimizerClass, Optimizer.class),
-                        jobId).train();
-            }
+            ElasticWorker.run(parse(args, System.getenv(TOKEN_ENV), System.getenv(ZK_AUTH_ENV)));
+            code = 0;
+        } catch (IllegalArgumentException e) {
+            System.err.println("plsc4j worker: " + oneLine(e));
+            code = e.getMessage() != null && e.getMessage().startsWith("worker option") ? 2 : 1;
+            debug(e);
         } catch (Exception | Error e) {
-            System.err.println("plsc4j worker rank " + rank + ": " + oneLine(e));
-            if ("1".equals(System.getenv("PLSC4J_DEBUG"))) {
-                e.printStackTrace();
-            }
+            System.err.println("plsc4j worker: " + oneLine(e));
+            debug(e);
             code = 1;
         }
         System.exit(code);
     }
 
-    /** An instance of {@code className} (public, no-argument constructor) as a {@code type}, or null. */
-    public static <T> T instantiate(String className, Class<T> type) throws ReflectiveOperationException {
-        if (className == null) {
-            return null;
+    /** The options of {@code args}, the token from {@code --token-file} or {@code tokenEnv}. */
+    public static ElasticWorker.Options parse(String[] args, String tokenEnv, String zkAuth) throws IOException {
+        String job = null;
+        String zk = null;
+        String host = "127.0.0.1";
+        String tokenFile = null;
+        String model = null;
+        String optimizer = null;
+        long sessionMs = 10_000;
+        List<String> rest = new ArrayList<>(List.of(args));
+        for (int i = 0; i < rest.size(); i += 2) {
+            String k = rest.get(i);
+            if (i + 1 >= rest.size()) {
+                throw new IllegalArgumentException("worker option : " + k + " (expected: a value after it)");
+            }
+            String v = rest.get(i + 1);
+            switch (k) {
+                case "--job" -> job = v;
+                case "--zk" -> zk = v;
+                case "--host" -> host = v;
+                case "--token-file" -> tokenFile = v;
+                case "--session-timeout-ms" -> sessionMs = Long.parseLong(v);
+                case "--model-class" -> model = v;
+                case "--optimizer-class" -> optimizer = v;
+                default -> throw new IllegalArgumentException("worker option : " + k + " (unknown)");
+            }
         }
-        Class<?> c = Class.forName(className);
-        if (!type.isAssignableFrom(c)) {
-            throw new IllegalArgumentException("class : " + className + " (expected: an implementation of "
-                    + type.getName() + ")");
+        if (job == null || zk == null) {
+            throw new IllegalArgumentException("worker option : --job and --zk are required");
         }
-        return type.cast(c.getConstructor().newInstance());
+        String token = tokenFile != null ? Files.readString(Path.of(tokenFile), StandardCharsets.UTF_8).strip() : tokenEnv;
+        if (token == null || token.isEmpty()) {
+            throw new IllegalArgumentException("job token : missing (expected: --token-file F or the environment"
+                    + " variable " + TOKEN_ENV + ")");
+        }
+        return new ElasticWorker.Options(job, zk, zkAuth, token, host, Duration.ofMillis(sessionMs), model, optimizer);
+    }
+
+    private static void debug(Throwable e) {
+        if ("1".equals(System.getenv("PLSC4J_DEBUG"))) {
+            e.printStackTrace();
+        }
     }
 
     private static String oneLine(Throwable e) {
