@@ -45,6 +45,8 @@ import picocli.CommandLine.UnmatchedArgumentException;
         subcommands = {
             BenchCommand.class,
             TrainCommand.class,
+            CoordinatorCommand.class,
+            WorkerCommand.class,
             TestCommand.class,
             ExportCommand.class,
             DemoCommand.class,

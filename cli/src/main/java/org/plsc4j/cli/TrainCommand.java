@@ -20,7 +20,8 @@ import picocli.CommandLine.Spec;
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
         header = "Train a job (YAML + --set overrides) with N local worker processes.",
         description = {
-            "Workers are processes on this machine joined by the Netty collective through a rendezvous on 127.0.0.1; "
+            "Workers are processes on this machine, coordinated like a cluster job: an embedded ZooKeeper on "
+                + "127.0.0.1, a coordinator, the Netty collective; elastic when min_workers < --workers. "
                 + "--workers 1 trains in this JVM. Checkpoints go to model_save_dir/<epoch>/, metrics to "
                 + "model_save_dir/metrics.jsonl, the curves to model_save_dir/" + Trainer.CURVES_PNG + ".",
             "Prints one summary line on stdout.",

@@ -41,6 +41,12 @@ public final class ElasticWorker {
 
     private static final Logger LOG = LoggerFactory.getLogger(ElasticWorker.class);
 
+    /** Environment variable carrying the job token (never on a command line, where ps shows it). */
+    public static final String TOKEN_ENV = "PLSC4J_JOB_TOKEN";
+
+    /** Environment variable carrying the ZooKeeper digest credentials "user:password". */
+    public static final String ZK_AUTH_ENV = "PLSC4J_ZK_AUTH";
+
     /** How long any single collective operation may wait (an evaluation holds peers at a barrier). */
     public static final Duration OP_TIMEOUT = Duration.ofMinutes(30);
 
@@ -90,16 +96,19 @@ public final class ElasticWorker {
                 throw new CoordinatorException("interrupted while connecting to " + o.zk(), e);
             }
             JobStore store = new JobStore(client, o.job());
-            if (!store.exists()) {
-                throw new CoordinatorException("job " + o.job() + " does not exist in ZooKeeper " + o.zk()
-                        + " (start its coordinator first)");
-            }
             String stored;
             try {
+                if (!store.exists()) {
+                    throw new CoordinatorException("job " + o.job() + " does not exist in ZooKeeper " + o.zk()
+                            + " (start its coordinator first)");
+                }
                 stored = store.readToken();
             } catch (CoordinatorException e) {
+                if (!noAuth(e)) {
+                    throw e;
+                }
                 throw new SecurityException("job " + o.job() + ": ZooKeeper refused to show the job to this worker"
-                        + " (wrong or missing zk_auth credentials?): " + e.getMessage(), e);
+                        + " (wrong or missing zk_auth credentials in " + ZK_AUTH_ENV + ")", e);
             }
             if (!MessageDigest.isEqual(stored.getBytes(StandardCharsets.UTF_8), o.token().getBytes(StandardCharsets.UTF_8))) {
                 throw new SecurityException("job " + o.job() + ": token refused (it is not the job's token)");
@@ -118,6 +127,15 @@ public final class ElasticWorker {
                 return new Trainer(cfg, m, model, opt, o.job()).train();
             }
         }
+    }
+
+    private static boolean noAuth(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof org.apache.zookeeper.KeeperException.NoAuthException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** The job's shard store: "local" files under model_save_dir, or an Ignite server node in this process. */

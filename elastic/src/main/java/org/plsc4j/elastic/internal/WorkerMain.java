@@ -18,11 +18,11 @@ import org.plsc4j.elastic.ElasticWorker;
  */
 public final class WorkerMain {
 
-    /** Environment variable carrying the job token. */
-    public static final String TOKEN_ENV = "PLSC4J_JOB_TOKEN";
+    /** See {@link ElasticWorker#TOKEN_ENV}. */
+    public static final String TOKEN_ENV = ElasticWorker.TOKEN_ENV;
 
-    /** Environment variable carrying the ZooKeeper digest credentials "user:password". */
-    public static final String ZK_AUTH_ENV = "PLSC4J_ZK_AUTH";
+    /** See {@link ElasticWorker#ZK_AUTH_ENV}. */
+    public static final String ZK_AUTH_ENV = ElasticWorker.ZK_AUTH_ENV;
 
     private WorkerMain() {
     }
