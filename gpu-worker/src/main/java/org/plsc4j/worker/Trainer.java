@@ -288,10 +288,16 @@ public final class Trainer {
             PartialFc fc = g.fc();
             if (max == 0) {
                 // nobody has trained in this job yet: every rank initialised (or warm-started) the same
-                // way, and the store learns the initial rows of every class
-                flusher(g).flushNow(g.start(), g.end(), fc.weights(), fc.momentum(), cursor.global);
+                // way, and the store learns the initial rows of every class. In rank order: a store block
+                // may span more than two ranks (classes per rank < block rows), and a merge must stay
+                // contiguous, so rank 2's rows must not arrive before rank 1's
+                for (int r = 0; r < g.world(); r++) {
+                    if (r == g.rank()) {
+                        flusher(g).flushNow(g.start(), g.end(), fc.weights(), fc.momentum(), cursor.global);
+                    }
+                    c.barrier();
+                }
                 rowsValid = true;
-                c.barrier();
                 return ", rows initialised and stored";
             }
             if (min != max) {
