@@ -123,6 +123,9 @@ class ClusterTrainingTest {
             long gen3 = events.get(g3).get("generation").asLong();
             long gen2 = events.get(g2).get("generation").asLong();
             assertTrue(gen2 > gen3, "generation numbers " + gen3 + " then " + gen2);
+            int stepsPerEpoch = CLASSES * PER_CLASS / 12;
+            assertEquals(0, events.get(g2).get("epoch").asInt(), "the kill was mid epoch 0: " + events.get(g2));
+            assertTrue(events.get(g2).get("step").asLong() < stepsPerEpoch, events.get(g2).toString());
 
             JsonNode restore = events.stream().filter(e -> isEvent(e, "restore")
                     && e.get("generation").asLong() == gen2).findFirst().orElse(null);
