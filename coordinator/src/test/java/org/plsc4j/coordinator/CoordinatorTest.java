@@ -18,76 +18,11 @@ import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.recipes.cache.CuratorCache;
 import org.apache.curator.framework.recipes.cache.CuratorCacheListener;
 import org.apache.curator.test.KillSession;
-import org.apache.curator.test.TestingServer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInfo;
 import org.plsc4j.coordinator.internal.Json;
 import org.plsc4j.core.ClassLayout;
 
-class CoordinatorTest {
-
-    private static TestingServer zk;
-    private final List<AutoCloseable> closeables = new ArrayList<>();
-    private String job;
-    private CuratorFramework admin;
-
-    @BeforeAll
-    static void startZooKeeper() throws Exception {
-        zk = TestZk.start();
-    }
-
-    @AfterAll
-    static void stopZooKeeper() throws Exception {
-        zk.close();
-    }
-
-    @org.junit.jupiter.api.BeforeEach
-    void setUp(TestInfo info) {
-        job = info.getTestMethod().orElseThrow().getName();
-        admin = client();
-    }
-
-    @AfterEach
-    void tearDown() throws Exception {
-        for (int i = closeables.size() - 1; i >= 0; i--) {
-            closeables.get(i).close();
-        }
-    }
-
-    private CuratorFramework client() {
-        CuratorFramework c = ZkClients.connect(zk.getConnectString(), null, Duration.ofSeconds(10));
-        closeables.add(c);
-        return c;
-    }
-
-    private Coordinator coordinator(CuratorFramework c, JobSpec spec, String id) {
-        Coordinator co = new Coordinator(c, spec, "{}".getBytes(StandardCharsets.UTF_8), "token-" + job, id);
-        closeables.add(co);
-        co.start();
-        return co;
-    }
-
-    /** A worker with its own client (its own session), so closing the client is the worker dying. */
-    private record Worker(CuratorFramework client, WorkerRegistration registration) {
-        String id() {
-            return registration.workerId();
-        }
-    }
-
-    private Worker worker(int port) {
-        return worker(port, Duration.ofSeconds(10));
-    }
-
-    private Worker worker(int port, Duration session) {
-        CuratorFramework c = ZkClients.connect(zk.getConnectString(), null, session);
-        closeables.add(c);
-        WorkerRegistration r = WorkerRegistration.register(c, job, new WorkerInfo("127.0.0.1", port, 100 + port, "cpu"));
-        closeables.add(r);
-        return new Worker(c, r);
-    }
+class CoordinatorTest extends ZkJobTest {
 
     private static void assertCoversEveryClassOnce(Generation g) {
         int[] owners = new int[g.numClasses()];

@@ -7,82 +7,19 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import org.apache.curator.framework.CuratorFramework;
-import org.apache.curator.test.TestingServer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInfo;
 import org.plsc4j.core.ClassLayout;
 
 /** max_restarts (torchrun semantics) and the terminal job states. */
-class RestartsTest {
+class RestartsTest extends ZkJobTest {
 
     /** What a blocked waiter is given; it must return long before (the failure is pushed, not polled). */
     private static final Duration LONG_WAIT = Duration.ofSeconds(60);
-
-    private static TestingServer zk;
-    private final List<AutoCloseable> closeables = new ArrayList<>();
-    private String job;
-    private CuratorFramework admin;
-
-    @BeforeAll
-    static void startZooKeeper() throws Exception {
-        zk = TestZk.start();
-    }
-
-    @AfterAll
-    static void stopZooKeeper() throws Exception {
-        zk.close();
-    }
-
-    @BeforeEach
-    void setUp(TestInfo info) {
-        job = info.getTestMethod().orElseThrow().getName();
-        admin = client();
-    }
-
-    @AfterEach
-    void tearDown() throws Exception {
-        for (int i = closeables.size() - 1; i >= 0; i--) {
-            closeables.get(i).close();
-        }
-    }
-
-    private CuratorFramework client() {
-        CuratorFramework c = ZkClients.connect(zk.getConnectString(), null, Duration.ofSeconds(10));
-        closeables.add(c);
-        return c;
-    }
-
-    private Coordinator coordinator(CuratorFramework c, JobSpec spec, String id) {
-        Coordinator co = new Coordinator(c, spec, "{}".getBytes(StandardCharsets.UTF_8), "token-" + job, id);
-        closeables.add(co);
-        co.start();
-        return co;
-    }
-
-    /** A worker with its own client (its own session), so closing the client is the worker dying. */
-    private record Worker(CuratorFramework client, WorkerRegistration registration) {
-        String id() {
-            return registration.workerId();
-        }
-    }
-
-    private Worker worker(int port) {
-        CuratorFramework c = client();
-        WorkerRegistration r = WorkerRegistration.register(c, job, new WorkerInfo("127.0.0.1", port, 100 + port, "cpu"));
-        closeables.add(r);
-        return new Worker(c, r);
-    }
 
     private GenerationWatcher watcher(Worker w) {
         GenerationWatcher gw = new GenerationWatcher(w.client(), job, w.id());
