@@ -12,7 +12,7 @@ import org.plsc4j.data.ImageShape;
 import org.plsc4j.data.Verification;
 import org.plsc4j.data.VerificationResult;
 import org.plsc4j.data.VerificationSet;
-import org.plsc4j.worker.internal.ProgressBar;
+import org.plsc4j.core.internal.ProgressBar;
 
 /**
  * Face verification on the {@code val_targets} sets ({@code dataset_dir/<name>.bin}), the way PLSC

@@ -27,7 +27,7 @@ import org.plsc4j.data.LoaderConfig;
 import org.plsc4j.core.collective.CollectiveException;
 import org.plsc4j.core.collective.ReduceOp;
 import org.plsc4j.worker.internal.CurvePlot;
-import org.plsc4j.worker.internal.ProgressBar;
+import org.plsc4j.core.internal.ProgressBar;
 import org.plsc4j.worker.internal.ShardFlusher;
 import org.plsc4j.worker.internal.StateBroadcast;
 import org.slf4j.Logger;

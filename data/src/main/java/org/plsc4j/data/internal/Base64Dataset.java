@@ -28,7 +28,8 @@ import org.plsc4j.data.DatasetConfig;
  * <p>Random access without holding the data in memory: at open every part is scanned once as a
  * stream and the offset and length of each line's base64 field is kept (16 bytes per sample); the
  * label after the tab is parsed and range-checked then. A read is one positional read on the part's
- * open {@link FileChannel} (thread-safe) plus base64 decoding. Blank lines are ignored; a part file
+ * open {@link FileChannel} (thread-safe) plus base64 decoding. The line rules are {@link Base64Lines}'
+ * (shared with {@code preprocess-base64}). Blank lines are ignored; a part file
  * listed but missing is an error even with {@code skipBadSamples} (it is not one bad sample).
  */
 public final class Base64Dataset implements Dataset {
@@ -190,12 +191,11 @@ public final class Base64Dataset implements Dataset {
                 if (head.isBlank() && end - line.start <= HEAD) {
                     return; // blank line
                 }
-                throw new BadDataException(name, line.number, "line : '" + Labels.abbreviate(head.strip())
-                        + (end - line.start > HEAD ? "..." : "") + "' has no tab (expected: '<base64 image>\\t<label>')");
+                throw Base64Lines.noTab(name, line.number, head, end - line.start > HEAD);
             }
             long len = line.tab - line.start;
             if (len == 0) {
-                throw new BadDataException(name, line.number, "image : empty (expected: base64 text before the tab)");
+                throw Base64Lines.emptyImage(name, line.number);
             }
             if (len > Integer.MAX_VALUE - 16) {
                 throw new BadDataException(name, line.number, "image : " + len + " base64 characters (expected: < 2^31)");
@@ -252,15 +252,11 @@ public final class Base64Dataset implements Dataset {
             throw new UncheckedIOException(source(i) + ": reading " + length[i] + " bytes at " + offset[i], e);
         }
         byte[] text = buf.array();
-        int n = text.length;
-        while (n > 0 && (text[n - 1] == '\r' || text[n - 1] == ' ')) {
-            n--;
-        }
+        int n = Base64Lines.trimmedEnd(text, 0, text.length);
         try {
             return Base64.getDecoder().decode(n == text.length ? text : Arrays.copyOf(text, n));
         } catch (IllegalArgumentException e) {
-            throw new BadDataException(partNames[part[i]], lines[i], "image : invalid base64, " + e.getMessage()
-                    + " (expected: standard base64 of a JPEG or PNG)", e);
+            throw Base64Lines.invalidBase64(partNames[part[i]], lines[i], e);
         }
     }
 

@@ -27,6 +27,25 @@ public final class Labels {
         return label;
     }
 
+    /**
+     * Parses {@code text} as a non-negative label, for tools that do not know {@code num_classes}
+     * (e.g. {@code preprocess-base64}).
+     *
+     * @throws BadDataException naming {@code file:line}, the value and what was expected
+     */
+    public static int parseNonNegative(String text, String file, long line) {
+        int label;
+        try {
+            label = Integer.parseInt(text);
+        } catch (NumberFormatException e) {
+            throw new BadDataException(file, line, "label : '" + abbreviate(text) + "' (expected: an integer)");
+        }
+        if (label < 0) {
+            throw new BadDataException(file, line, "label : " + label + " (expected: an integer >= 0)");
+        }
+        return label;
+    }
+
     /** At most 60 characters of {@code s}, for messages. */
     public static String abbreviate(String s) {
         return s.length() <= 60 ? s : s.substring(0, 57) + "...";

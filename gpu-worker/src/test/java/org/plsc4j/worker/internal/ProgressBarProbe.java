@@ -1,6 +1,7 @@
 package org.plsc4j.worker.internal;
 
 import java.io.PrintStream;
+import org.plsc4j.core.internal.ProgressBar;
 
 /** Test access to a non-terminal {@link ProgressBar} writing to a given stream. */
 public final class ProgressBarProbe implements AutoCloseable {

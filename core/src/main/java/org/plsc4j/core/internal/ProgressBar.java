@@ -1,4 +1,4 @@
-package org.plsc4j.worker.internal;
+package org.plsc4j.core.internal;
 
 import java.io.PrintStream;
 import java.util.Locale;
@@ -6,7 +6,8 @@ import java.util.Locale;
 /**
  * A one-line progress bar on stderr for long work (an epoch, loading, an evaluation): redrawn in
  * place on a terminal, and a plain line every tenth of the way (at most every 10 s) when stderr is
- * a file or a pipe, so logs stay readable.
+ * a file or a pipe, so logs stay readable. In core because training, evaluation (gpu-worker) and data
+ * preparation (data) all report progress the same way.
  */
 public final class ProgressBar implements AutoCloseable {
 
@@ -24,7 +25,8 @@ public final class ProgressBar implements AutoCloseable {
         this(label, total, System.err, System.console() != null);
     }
 
-    ProgressBar(String label, long total, PrintStream out, boolean terminal) {
+    /** A bar writing to {@code out}, redrawn in place when {@code terminal}, else plain lines (tests use this). */
+    public ProgressBar(String label, long total, PrintStream out, boolean terminal) {
         this.label = label;
         this.total = Math.max(1, total);
         this.out = out;

@@ -1,0 +1,91 @@
+package org.plsc4j.data.internal;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import org.plsc4j.data.BadDataException;
+
+/**
+ * The rules of one line of a PLSC base64 part, {@code <base64 image>\t<label>}, shared by the
+ * dataset reader ({@link Base64Dataset}) and the preparation tool ({@code preprocess-base64}) so
+ * that both accept and reject the same lines with the same messages.
+ *
+ * <p>The image field is everything before the first tab (trailing spaces and a trailing CR are
+ * ignored), the label everything after it, stripped. A line that is empty or only whitespace and has
+ * no tab is blank (ignored by both).
+ */
+public final class Base64Lines {
+
+    private Base64Lines() {
+    }
+
+    /** The error for a line without a tab; {@code head} is its beginning, {@code longer} when cut. */
+    public static BadDataException noTab(String file, long line, String head, boolean longer) {
+        return new BadDataException(file, line, "line : '" + Labels.abbreviate(head.strip())
+                + (longer ? "..." : "") + "' has no tab (expected: '<base64 image>\\t<label>')");
+    }
+
+    /** The error for a line whose image field is empty. */
+    public static BadDataException emptyImage(String file, long line) {
+        return new BadDataException(file, line, "image : empty (expected: base64 text before the tab)");
+    }
+
+    /** The error for an image field that does not decode. */
+    public static BadDataException invalidBase64(String file, long line, IllegalArgumentException e) {
+        return new BadDataException(file, line, "image : invalid base64, " + e.getMessage()
+                + " (expected: standard base64 of a JPEG or PNG)", e);
+    }
+
+    /** The length of {@code b[from, to)} without trailing spaces and CRs. */
+    public static int trimmedEnd(byte[] b, int from, int to) {
+        int n = to;
+        while (n > from && (b[n - 1] == '\r' || b[n - 1] == ' ')) {
+            n--;
+        }
+        return n;
+    }
+
+    /** Whether {@code b[from, to)} is only spaces, tabs and CRs (a blank line). */
+    public static boolean blank(byte[] b, int from, int to) {
+        for (int i = from; i < to; i++) {
+            byte c = b[i];
+            if (c != ' ' && c != '\r' && c != '\t') {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Checks the whole line {@code b[from, to)} (no newline; a trailing CR allowed): a tab, a non-empty
+     * image field that is valid standard base64 (it is decoded; the image itself is not), and a label
+     * that is an integer >= 0. The caller skips blank lines first ({@link #blank}).
+     *
+     * @return the label
+     * @throws BadDataException naming {@code file:line}, the field and what was expected
+     */
+    public static int check(byte[] b, int from, int to, String file, long line) {
+        int tab = -1;
+        for (int i = from; i < to; i++) {
+            if (b[i] == '\t') {
+                tab = i;
+                break;
+            }
+        }
+        if (tab < 0) {
+            int n = Math.min(to - from, 40);
+            throw noTab(file, line, new String(b, from, n, StandardCharsets.ISO_8859_1), to - from > n);
+        }
+        int imageEnd = trimmedEnd(b, from, tab);
+        if (imageEnd == from) {
+            throw emptyImage(file, line);
+        }
+        try {
+            Base64.getDecoder().decode(ByteBuffer.wrap(b, from, imageEnd - from));
+        } catch (IllegalArgumentException e) {
+            throw invalidBase64(file, line, e);
+        }
+        String label = new String(b, tab + 1, to - tab - 1, StandardCharsets.ISO_8859_1).strip();
+        return Labels.parseNonNegative(label, file, line);
+    }
+}

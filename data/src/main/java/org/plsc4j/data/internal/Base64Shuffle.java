@@ -1,0 +1,489 @@
+package org.plsc4j.data.internal;
+
+import java.io.BufferedOutputStream;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+import java.util.stream.Stream;
+import org.plsc4j.core.internal.ProgressBar;
+import org.plsc4j.data.BadDataException;
+import org.plsc4j.data.BadSampleLog;
+import org.plsc4j.data.Base64Preprocessor;
+import org.plsc4j.data.Base64Preprocessor.Options;
+import org.plsc4j.data.Base64Preprocessor.Result;
+
+/**
+ * The external shuffle behind {@link Base64Preprocessor}.
+ *
+ * <p>Pass 1 streams every part line by line, validates the line ({@link Base64Lines#check}) and
+ * appends {@code key, line} to one of B bucket files, where {@code key = bijection(seed, i)} for the
+ * i-th kept line and the bucket is the key's range ({@code key * B / 2^64}), so bucket b holds exactly
+ * the keys of the b-th slice of the key space. Pass 2 loads one bucket at a time, sorts it by key and
+ * streams it to the rank files. The concatenation is therefore the lines sorted by key whatever B is:
+ * the memory budget never changes the output. Keys are unique (a bijection of the line index), so the
+ * order has no ties. B is chosen up front from the parts' sizes so that a bucket is about a third of
+ * the memory budget (at most 1 GiB).
+ */
+public final class Base64Shuffle {
+
+    /** More buckets than this means the budget is far too small for the data (open files, tiny reads). */
+    static final int MAX_BUCKETS = 4096;
+
+    private static final long MAX_BUCKET_BYTES = 1L << 30;
+    private static final long PROGRESS_BYTES = 1 << 20;
+    private static final int PROGRESS_LINES = 4096;
+
+    private Base64Shuffle() {
+    }
+
+    /** Runs {@link Base64Preprocessor#run}. */
+    public static Result run(Options o) throws IOException {
+        long t0 = System.nanoTime();
+        Path listFile = o.dataDir().resolve(o.fileList());
+        List<Path> parts = readList(listFile, o.dataDir());
+        long bytesIn = 0;
+        for (Path p : parts) {
+            bytesIn += Files.size(p);
+        }
+        int buckets = buckets(bytesIn, o.memoryBytes());
+        Files.createDirectories(o.outDir());
+        Files.createDirectories(o.tempDir());
+        Path tmp = Files.createTempDirectory(o.tempDir(), ".plsc4j-preprocess-");
+        Sink sink = null;
+        Throwable failure = null;
+        try {
+            BadSampleLog bad = new BadSampleLog();
+            long n = bucketize(parts, tmp, buckets, bytesIn, o, bad);
+            if (n < o.nranks()) {
+                throw new IllegalArgumentException("nranks : " + o.nranks() + " (expected: <= the " + n
+                        + " lines of the parts listed in " + listFile + ")");
+            }
+            long perFile = (n + o.nranks() - 1) / o.nranks();
+            long padding = perFile * o.nranks() - n;
+            sink = new Sink(o.outDir(), o.nranks(), perFile, padding,
+                    o.progress() ? new ProgressBar("preprocess-base64 write", n + padding) : null);
+            for (int b = 0; b < buckets; b++) {
+                drain(tmp.resolve(bucketName(b)), sink);
+            }
+            sink.finish();
+            Path list = sink.commit(Path.of(o.fileList()).getFileName().toString());
+            return new Base64Preprocessor.Result(n, padding, perFile, sink.finals, list, bad.count(), bad.examples(),
+                    buckets, bytesIn, sink.bytesOut, (System.nanoTime() - t0) / 1e9);
+        } catch (IOException | RuntimeException | Error e) {
+            failure = e;
+            throw e;
+        } finally {
+            if (sink != null) {
+                sink.discard(failure);
+            }
+            deleteTree(tmp, failure);
+        }
+    }
+
+    /** Number of buckets so that one bucket (lines + 8-byte keys) is about a third of the budget. */
+    static int buckets(long bytesIn, long memoryBytes) {
+        long target = Math.max(1, Math.min(MAX_BUCKET_BYTES, memoryBytes / 3));
+        long estimate = bytesIn + bytesIn / 8; // keys: 8 bytes a line, lines assumed >= 64 bytes
+        long b = Math.max(1, (estimate + target - 1) / target);
+        if (b > MAX_BUCKETS) {
+            long needMb = (estimate / MAX_BUCKETS * 3 >> 20) + 1;
+            throw new IllegalArgumentException("memory_mb : " + (memoryBytes >> 20) + " (expected: >= " + needMb
+                    + " for " + bytesIn + " bytes of parts)");
+        }
+        return (int) b;
+    }
+
+    private static String bucketName(int b) {
+        return "bucket-" + b;
+    }
+
+    /** The part files of the list, checked to exist (relative to {@code dataDir}). */
+    static List<Path> readList(Path listFile, Path dataDir) throws IOException {
+        if (!Files.isRegularFile(listFile)) {
+            throw new BadDataException(listFile.toString(), 0, "not found (expected: the file list of the base64 "
+                    + "dataset in " + dataDir + ")");
+        }
+        List<Path> parts = new ArrayList<>();
+        try (BufferedReader r = Files.newBufferedReader(listFile, StandardCharsets.UTF_8)) {
+            int lineNo = 0;
+            for (String line = r.readLine(); line != null; line = r.readLine()) {
+                lineNo++;
+                String s = line.strip();
+                if (s.isEmpty()) {
+                    continue;
+                }
+                Path p = dataDir.resolve(s);
+                if (!Files.isRegularFile(p)) {
+                    throw new BadDataException(listFile.toString(), lineNo, "part file : " + s
+                            + " not found (expected: a file at " + p.toAbsolutePath() + ")");
+                }
+                parts.add(p);
+            }
+        }
+        return parts;
+    }
+
+    /** The key of the {@code i}-th kept line: a bijection of i for a given seed, so keys never tie. */
+    static long key(long i, long a, long b) {
+        return Seeds.fmix64(Seeds.fmix64(i + a) ^ b);
+    }
+
+    /** Pass 1: validates every line and appends it with its key to its bucket; returns the lines kept. */
+    private static long bucketize(List<Path> parts, Path tmp, int buckets, long bytesIn, Options o, BadSampleLog bad)
+            throws IOException {
+        long a = Seeds.mix(o.seed(), 0x5348_5546L);
+        long b = Seeds.mix(o.seed(), 0x4b45_5953L);
+        int bufSize = (int) Math.max(8 << 10, Math.min(1 << 20, o.memoryBytes() / 4 / buckets));
+        int maxLine = (int) Math.max(1 << 20, Math.min(Integer.MAX_VALUE - 64, o.memoryBytes() / 4));
+        OutputStream[] outs = new OutputStream[buckets];
+        byte[] keyBytes = new byte[Long.BYTES];
+        long index = 0;
+        ProgressBar bar = o.progress() ? new ProgressBar("preprocess-base64 read", bytesIn) : null;
+        long unreported = 0;
+        try {
+            for (int k = 0; k < buckets; k++) {
+                outs[k] = new BufferedOutputStream(Files.newOutputStream(tmp.resolve(bucketName(k))), bufSize);
+            }
+            for (Path part : parts) {
+                String name = part.toString();
+                try (InputStream in = Files.newInputStream(part)) {
+                    LineReader r = new LineReader(in, maxLine, name);
+                    while (r.next()) {
+                        byte[] buf = r.buf;
+                        int s = r.start;
+                        int e = r.end;
+                        unreported += e - s + 1;
+                        if (bar != null && unreported >= PROGRESS_BYTES) {
+                            bar.step(unreported, "");
+                            unreported = 0;
+                        }
+                        if (Base64Lines.blank(buf, s, e)) {
+                            continue;
+                        }
+                        if (e > s && buf[e - 1] == '\r') {
+                            e--;
+                        }
+                        try {
+                            Base64Lines.check(buf, s, e, name, r.lineNo);
+                        } catch (BadDataException x) {
+                            if (!o.skipBad()) {
+                                throw x;
+                            }
+                            bad.skipped(x);
+                            continue;
+                        }
+                        long key = key(index++, a, b);
+                        int bucket = (int) (((key >>> 32) * buckets) >>> 32);
+                        putLong(keyBytes, 0, key ^ Long.MIN_VALUE); // signed order of this = unsigned order of key
+                        OutputStream out = outs[bucket];
+                        out.write(keyBytes);
+                        out.write(buf, s, e - s);
+                        out.write('\n');
+                    }
+                }
+            }
+            if (bar != null) {
+                bar.step(unreported, "");
+            }
+        } finally {
+            IOException first = null;
+            for (OutputStream out : outs) {
+                if (out != null) {
+                    try {
+                        out.close();
+                    } catch (IOException e) {
+                        first = first == null ? e : first;
+                    }
+                }
+            }
+            if (bar != null) {
+                bar.close();
+            }
+            if (first != null) {
+                throw first;
+            }
+        }
+        return index;
+    }
+
+    /** Pass 2 for one bucket: loads it, sorts it by key, streams it to the sink and deletes it. */
+    private static void drain(Path bucket, Sink sink) throws IOException {
+        long size = Files.size(bucket);
+        if (size > Integer.MAX_VALUE - 64) {
+            throw new IllegalStateException("bucket : " + size + " bytes (expected: < 2 GiB; lower --memory-mb)");
+        }
+        byte[] data = Files.readAllBytes(bucket);
+        Files.delete(bucket);
+        LongList keyList = new LongList();
+        IntList startList = new IntList();
+        int pos = 0;
+        while (pos < data.length) {
+            keyList.add(getLong(data, pos));
+            int s = pos + Long.BYTES;
+            startList.add(s);
+            int e = s;
+            while (data[e] != '\n') {
+                e++;
+            }
+            pos = e + 1;
+        }
+        long[] keys = keyList.toArray();
+        int[] starts = startList.toArray();
+        int m = keys.length;
+        long[] sorted = keys.clone();
+        Arrays.sort(sorted);
+        int[] order = new int[m];
+        for (int j = 0; j < m; j++) {
+            order[Arrays.binarySearch(sorted, keys[j])] = j;
+        }
+        sorted = null;
+        for (int j : order) {
+            int s = starts[j];
+            int end = (j + 1 < m ? starts[j + 1] - Long.BYTES : data.length) - 1;
+            sink.line(data, s, end - s);
+        }
+    }
+
+    /** The rank files being written: contiguous ranges of the shuffled order, then the padding. */
+    private static final class Sink {
+        final Path outDir;
+        final int nranks;
+        final long perFile;
+        final long padding;
+        final ProgressBar bar;
+        final List<byte[]> pad = new ArrayList<>();
+        final List<Path> temps = new ArrayList<>();
+        final List<Path> finals = new ArrayList<>();
+        OutputStream cur;
+        long inFile;
+        long bytesOut;
+        long unreported;
+        Path listTemp;
+
+        Sink(Path outDir, int nranks, long perFile, long padding, ProgressBar bar) {
+            this.outDir = outDir;
+            this.nranks = nranks;
+            this.perFile = perFile;
+            this.padding = padding;
+            this.bar = bar;
+        }
+
+        void line(byte[] b, int off, int len) throws IOException {
+            if (pad.size() < padding) {
+                pad.add(Arrays.copyOfRange(b, off, off + len));
+            }
+            write(b, off, len);
+        }
+
+        private void write(byte[] b, int off, int len) throws IOException {
+            if (cur == null || inFile == perFile) {
+                next();
+            }
+            cur.write(b, off, len);
+            cur.write('\n');
+            inFile++;
+            bytesOut += len + 1;
+            if (bar != null && ++unreported == PROGRESS_LINES) {
+                bar.step(unreported, "");
+                unreported = 0;
+            }
+        }
+
+        private void next() throws IOException {
+            if (cur != null) {
+                cur.close();
+                cur = null;
+            }
+            int r = temps.size();
+            if (r == nranks) {
+                throw new IllegalStateException("rank files : more than " + nranks + " x " + perFile + " lines");
+            }
+            Path t = outDir.resolve("." + Base64Preprocessor.RANK_FILE_PREFIX + r + ".partial");
+            temps.add(t);
+            cur = new BufferedOutputStream(Files.newOutputStream(t), 1 << 20);
+            inFile = 0;
+        }
+
+        /** Writes the padding and checks that every file got exactly {@code perFile} lines. */
+        void finish() throws IOException {
+            for (byte[] p : pad) {
+                write(p, 0, p.length);
+            }
+            if (cur != null) {
+                cur.close();
+                cur = null;
+            }
+            if (temps.size() != nranks || inFile != perFile) {
+                throw new IllegalStateException("rank files : " + temps.size() + ", the last with " + inFile
+                        + " lines (expected: " + nranks + " x " + perFile + ")");
+            }
+            if (bar != null) {
+                bar.step(unreported, "");
+                bar.close();
+            }
+        }
+
+        /** Renames the rank files into place, then writes the file list under its final name. */
+        Path commit(String listName) throws IOException {
+            for (int r = 0; r < nranks; r++) {
+                Path f = outDir.resolve(Base64Preprocessor.RANK_FILE_PREFIX + r);
+                move(temps.get(r), f);
+                finals.add(f);
+            }
+            temps.clear();
+            StringBuilder sb = new StringBuilder();
+            for (Path f : finals) {
+                sb.append(f.getFileName()).append('\n');
+            }
+            listTemp = outDir.resolve("." + listName + ".partial");
+            Files.writeString(listTemp, sb, StandardCharsets.UTF_8);
+            Path list = outDir.resolve(listName);
+            move(listTemp, list);
+            listTemp = null;
+            return list;
+        }
+
+        /** Deletes what a failed run left (nothing after a commit). */
+        void discard(Throwable failure) {
+            if (cur != null) {
+                try {
+                    cur.close();
+                } catch (IOException e) {
+                    addSuppressed(failure, e);
+                }
+            }
+            List<Path> left = new ArrayList<>(temps);
+            if (listTemp != null) {
+                left.add(listTemp);
+            }
+            for (Path t : left) {
+                try {
+                    Files.deleteIfExists(t);
+                } catch (IOException e) {
+                    addSuppressed(failure, e);
+                }
+            }
+        }
+    }
+
+    private static void move(Path from, Path to) throws IOException {
+        try {
+            Files.move(from, to, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (AtomicMoveNotSupportedException e) {
+            Files.move(from, to, StandardCopyOption.REPLACE_EXISTING);
+        }
+    }
+
+    private static void deleteTree(Path dir, Throwable failure) throws IOException {
+        try (Stream<Path> walk = Files.walk(dir)) {
+            for (Path p : (Iterable<Path>) walk.sorted(Comparator.reverseOrder())::iterator) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException | UncheckedIOException e) {
+            if (failure == null) {
+                throw e instanceof UncheckedIOException u ? u.getCause() : (IOException) e;
+            }
+            failure.addSuppressed(e);
+        }
+    }
+
+    private static void addSuppressed(Throwable failure, Throwable e) {
+        if (failure != null) {
+            failure.addSuppressed(e);
+        }
+    }
+
+    private static void putLong(byte[] b, int off, long v) {
+        for (int i = 7; i >= 0; i--) {
+            b[off + i] = (byte) v;
+            v >>>= 8;
+        }
+    }
+
+    private static long getLong(byte[] b, int off) {
+        long v = 0;
+        for (int i = 0; i < 8; i++) {
+            v = (v << 8) | (b[off + i] & 0xff);
+        }
+        return v;
+    }
+
+    /** Lines of a stream as ranges of a growing buffer (no per-line allocation, no charset decoding). */
+    private static final class LineReader {
+        private final InputStream in;
+        private final int maxLine;
+        private final String name;
+        byte[] buf = new byte[1 << 20];
+        int start;
+        int end;
+        long lineNo;
+        private int pos;
+        private int limit;
+        private boolean eof;
+
+        LineReader(InputStream in, int maxLine, String name) {
+            this.in = in;
+            this.maxLine = maxLine;
+            this.name = name;
+        }
+
+        /** Advances to the next line ({@code buf[start, end)}, without the newline); false at the end. */
+        boolean next() throws IOException {
+            int from = pos;
+            int scan = pos;
+            while (true) {
+                for (int i = scan; i < limit; i++) {
+                    if (buf[i] == '\n') {
+                        start = from;
+                        end = i;
+                        pos = i + 1;
+                        lineNo++;
+                        return true;
+                    }
+                }
+                if (eof) {
+                    if (from < limit) {
+                        start = from;
+                        end = limit;
+                        pos = limit;
+                        lineNo++;
+                        return true;
+                    }
+                    return false;
+                }
+                int len = limit - from;
+                if (from > 0) {
+                    System.arraycopy(buf, from, buf, 0, len);
+                    from = 0;
+                    pos = 0;
+                    limit = len;
+                }
+                scan = len;
+                if (limit == buf.length) {
+                    if (buf.length >= maxLine) {
+                        throw new BadDataException(name, lineNo + 1, "line : longer than " + maxLine
+                                + " bytes (expected: a line per image; a larger --memory-mb allows longer lines)");
+                    }
+                    buf = Arrays.copyOf(buf, (int) Math.min(maxLine, buf.length * 2L));
+                }
+                int r = in.read(buf, limit, buf.length - limit);
+                if (r < 0) {
+                    eof = true;
+                } else {
+                    limit += r;
+                }
+            }
+        }
+    }
+}
