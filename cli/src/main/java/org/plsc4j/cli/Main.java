@@ -15,6 +15,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import org.plsc4j.bench.BenchCommand;
 import org.plsc4j.data.cli.GenDataCommand;
+import org.plsc4j.data.cli.PreprocessBase64Command;
 import org.plsc4j.checkpoint.cli.ReshardCommand;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
@@ -51,6 +52,7 @@ import picocli.CommandLine.UnmatchedArgumentException;
             ExportCommand.class,
             DemoCommand.class,
             GenDataCommand.class,
+            PreprocessBase64Command.class,
             ReshardCommand.class,
             HelpCommand.class,
         })
