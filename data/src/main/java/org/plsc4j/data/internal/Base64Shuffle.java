@@ -4,6 +4,7 @@ import java.io.BufferedOutputStream;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -11,10 +12,16 @@ import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 import org.plsc4j.core.internal.ProgressBar;
 import org.plsc4j.data.BadDataException;
@@ -22,12 +29,14 @@ import org.plsc4j.data.BadSampleLog;
 import org.plsc4j.data.Base64Preprocessor;
 import org.plsc4j.data.Base64Preprocessor.Options;
 import org.plsc4j.data.Base64Preprocessor.Result;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The external shuffle behind {@link Base64Preprocessor}.
  *
  * <p>Pass 1 streams every part line by line, validates the line ({@link Base64Lines#check}) and
- * appends {@code key, line} to one of B bucket files, where {@code key = bijection(seed, i)} for the
+ * appends {@code key, length, line} to one of B bucket files, where {@code key = bijection(seed, i)} for the
  * i-th kept line and the bucket is the key's range ({@code key * B / 2^64}), so bucket b holds exactly
  * the keys of the b-th slice of the key space. Pass 2 loads one bucket at a time, sorts it by key and
  * streams it to the rank files. The concatenation is therefore the lines sorted by key whatever B is:
@@ -40,7 +49,14 @@ public final class Base64Shuffle {
     /** More buckets than this means the budget is far too small for the data (open files, tiny reads). */
     static final int MAX_BUCKETS = 4096;
 
+    private static final Logger LOG = LoggerFactory.getLogger(Base64Shuffle.class);
+
     private static final long MAX_BUCKET_BYTES = 1L << 30;
+    /**
+     * Threads validating chunks (base64 decoding is most of pass 1's CPU) while the caller reads and
+     * writes: the other cores, at most 4 (1 on the 2-core machines here).
+     */
+    private static final int VALIDATORS = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors() - 1));
     private static final long PROGRESS_BYTES = 1 << 20;
     private static final int PROGRESS_LINES = 4096;
 
@@ -65,6 +81,8 @@ public final class Base64Shuffle {
         try {
             BadSampleLog bad = new BadSampleLog();
             long n = bucketize(parts, tmp, buckets, bytesIn, o, bad);
+            long t1 = System.nanoTime();
+            LOG.debug("pass 1: {} lines, {} bytes into {} buckets in {} s", n, bytesIn, buckets, (t1 - t0) / 1e9);
             if (n < o.nranks()) {
                 throw new IllegalArgumentException("nranks : " + o.nranks() + " (expected: <= the " + n
                         + " lines of the parts listed in " + listFile + ")");
@@ -78,6 +96,7 @@ public final class Base64Shuffle {
             }
             sink.finish();
             Path list = sink.commit(Path.of(o.fileList()).getFileName().toString());
+            LOG.debug("pass 2: {} bytes into {} files in {} s", sink.bytesOut, o.nranks(), (System.nanoTime() - t1) / 1e9);
             return new Base64Preprocessor.Result(n, padding, perFile, sink.finals, list, bad.count(), bad.examples(),
                     buckets, bytesIn, sink.bytesOut, (System.nanoTime() - t0) / 1e9);
         } catch (IOException | RuntimeException | Error e) {
@@ -139,26 +158,37 @@ public final class Base64Shuffle {
         return Seeds.fmix64(Seeds.fmix64(i + a) ^ b);
     }
 
-    /** Pass 1: validates every line and appends it with its key to its bucket; returns the lines kept. */
+    /**
+     * Pass 1: every line is validated and appended with its key to its bucket; returns the lines kept.
+     * Lines are gathered in chunks; chunks are validated (base64 decoding is the costly part) on
+     * other threads while the next ones are read, and written to the buckets in input order, so keys,
+     * the first error reported and the bad-line count do not depend on timing.
+     */
     private static long bucketize(List<Path> parts, Path tmp, int buckets, long bytesIn, Options o, BadSampleLog bad)
             throws IOException {
-        long a = Seeds.mix(o.seed(), 0x5348_5546L);
-        long b = Seeds.mix(o.seed(), 0x4b45_5953L);
         int bufSize = (int) Math.max(8 << 10, Math.min(1 << 20, o.memoryBytes() / 4 / buckets));
         int maxLine = (int) Math.max(1 << 20, Math.min(Integer.MAX_VALUE - 64, o.memoryBytes() / 4));
+        int chunkBytes = (int) Math.max(64 << 10, Math.min(4 << 20, o.memoryBytes() / 32));
         OutputStream[] outs = new OutputStream[buckets];
-        byte[] keyBytes = new byte[Long.BYTES];
-        long index = 0;
+        AtomicInteger threads = new AtomicInteger();
+        ExecutorService validator = Executors.newFixedThreadPool(VALIDATORS, r -> {
+            Thread t = new Thread(r, "preprocess-base64-validate-" + threads.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
         ProgressBar bar = o.progress() ? new ProgressBar("preprocess-base64 read", bytesIn) : null;
-        long unreported = 0;
         try {
             for (int k = 0; k < buckets; k++) {
                 outs[k] = new BufferedOutputStream(Files.newOutputStream(tmp.resolve(bucketName(k))), bufSize);
             }
+            BucketWriter writer = new BucketWriter(outs, o, bad);
+            ArrayDeque<Future<Chunk>> pending = new ArrayDeque<>();
+            long unreported = 0;
             for (Path part : parts) {
                 String name = part.toString();
                 try (InputStream in = Files.newInputStream(part)) {
                     LineReader r = new LineReader(in, maxLine, name);
+                    Chunk c = new Chunk(name, chunkBytes);
                     while (r.next()) {
                         byte[] buf = r.buf;
                         int s = r.start;
@@ -171,32 +201,29 @@ public final class Base64Shuffle {
                         if (Base64Lines.blank(buf, s, e)) {
                             continue;
                         }
-                        if (e > s && buf[e - 1] == '\r') {
+                        if (buf[e - 1] == '\r') {
                             e--;
                         }
-                        try {
-                            Base64Lines.check(buf, s, e, name, r.lineNo);
-                        } catch (BadDataException x) {
-                            if (!o.skipBad()) {
-                                throw x;
-                            }
-                            bad.skipped(x);
-                            continue;
+                        if (!c.fits(e - s)) {
+                            handOff(c, pending, validator, writer);
+                            c = new Chunk(name, Math.max(chunkBytes, e - s));
                         }
-                        long key = key(index++, a, b);
-                        int bucket = (int) (((key >>> 32) * buckets) >>> 32);
-                        putLong(keyBytes, 0, key ^ Long.MIN_VALUE); // signed order of this = unsigned order of key
-                        OutputStream out = outs[bucket];
-                        out.write(keyBytes);
-                        out.write(buf, s, e - s);
-                        out.write('\n');
+                        c.add(buf, s, e - s, r.lineNo);
+                    }
+                    if (c.lines > 0) {
+                        handOff(c, pending, validator, writer);
                     }
                 }
+            }
+            while (!pending.isEmpty()) {
+                writer.write(await(pending.poll()));
             }
             if (bar != null) {
                 bar.step(unreported, "");
             }
+            return writer.index;
         } finally {
+            validator.shutdownNow();
             IOException first = null;
             for (OutputStream out : outs) {
                 if (out != null) {
@@ -214,7 +241,119 @@ public final class Base64Shuffle {
                 throw first;
             }
         }
-        return index;
+    }
+
+    /** Starts validating {@code c}; with {@link #VALIDATORS} chunks in validation, writes the oldest. */
+    private static void handOff(Chunk c, ArrayDeque<Future<Chunk>> pending, ExecutorService validator,
+                                BucketWriter writer) throws IOException {
+        pending.add(validator.submit(c::validate));
+        if (pending.size() > VALIDATORS) {
+            writer.write(await(pending.poll()));
+        }
+    }
+
+    private static Chunk await(Future<Chunk> f) throws IOException {
+        try {
+            return f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while validating lines");
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            if (e.getCause() instanceof Error r) {
+                throw r;
+            }
+            throw new IOException(e.getCause());
+        }
+    }
+
+    /** Lines of one part, copied out of the reader's buffer for validation on another thread. */
+    private static final class Chunk {
+        final String file;
+        final byte[] data;
+        int size;
+        int lines;
+        int[] starts = new int[256];
+        long[] lineNos = new long[256];
+        BadDataException[] bad;
+
+        Chunk(String file, int capacity) {
+            this.file = file;
+            this.data = new byte[capacity];
+        }
+
+        boolean fits(int len) {
+            return size + len <= data.length;
+        }
+
+        void add(byte[] b, int off, int len, long lineNo) {
+            if (lines + 1 == starts.length) {
+                starts = Arrays.copyOf(starts, starts.length * 2);
+                lineNos = Arrays.copyOf(lineNos, lineNos.length * 2);
+            }
+            System.arraycopy(b, off, data, size, len);
+            starts[lines] = size;
+            lineNos[lines] = lineNo;
+            lines++;
+            size += len;
+            starts[lines] = size;
+        }
+
+        Chunk validate() {
+            for (int i = 0; i < lines; i++) {
+                try {
+                    Base64Lines.check(data, starts[i], starts[i + 1], file, lineNos[i]);
+                } catch (BadDataException e) {
+                    if (bad == null) {
+                        bad = new BadDataException[lines];
+                    }
+                    bad[i] = e;
+                }
+            }
+            return this;
+        }
+    }
+
+    /** Appends validated lines to their buckets as {@code key (8 bytes), length (4 bytes), line}. */
+    private static final class BucketWriter {
+        final OutputStream[] outs;
+        final Options o;
+        final BadSampleLog bad;
+        final long a;
+        final long b;
+        final byte[] head = new byte[Long.BYTES + Integer.BYTES];
+        long index;
+
+        BucketWriter(OutputStream[] outs, Options o, BadSampleLog bad) {
+            this.outs = outs;
+            this.o = o;
+            this.bad = bad;
+            this.a = Seeds.mix(o.seed(), 0x5348_5546L);
+            this.b = Seeds.mix(o.seed(), 0x4b45_5953L);
+        }
+
+        void write(Chunk c) throws IOException {
+            for (int i = 0; i < c.lines; i++) {
+                if (c.bad != null && c.bad[i] != null) {
+                    if (!o.skipBad()) {
+                        throw c.bad[i];
+                    }
+                    bad.skipped(c.bad[i]);
+                    continue;
+                }
+                long key = key(index++, a, b);
+                int bucket = (int) (((key >>> 32) * outs.length) >>> 32);
+                int s = c.starts[i];
+                int len = c.starts[i + 1] - s;
+                putLong(head, 0, key ^ Long.MIN_VALUE); // signed order of this = unsigned order of key
+                putInt(head, Long.BYTES, len);
+                OutputStream out = outs[bucket];
+                out.write(head);
+                out.write(c.data, s, len);
+            }
+        }
     }
 
     /** Pass 2 for one bucket: loads it, sorts it by key, streams it to the sink and deletes it. */
@@ -230,13 +369,10 @@ public final class Base64Shuffle {
         int pos = 0;
         while (pos < data.length) {
             keyList.add(getLong(data, pos));
-            int s = pos + Long.BYTES;
-            startList.add(s);
-            int e = s;
-            while (data[e] != '\n') {
-                e++;
-            }
-            pos = e + 1;
+            int len = getInt(data, pos + Long.BYTES);
+            pos += Long.BYTES + Integer.BYTES;
+            startList.add(pos);
+            pos += len;
         }
         long[] keys = keyList.toArray();
         int[] starts = startList.toArray();
@@ -247,11 +383,9 @@ public final class Base64Shuffle {
         for (int j = 0; j < m; j++) {
             order[Arrays.binarySearch(sorted, keys[j])] = j;
         }
-        sorted = null;
         for (int j : order) {
             int s = starts[j];
-            int end = (j + 1 < m ? starts[j + 1] - Long.BYTES : data.length) - 1;
-            sink.line(data, s, end - s);
+            sink.line(data, s, getInt(data, s - Integer.BYTES));
         }
     }
 
@@ -409,6 +543,17 @@ public final class Base64Shuffle {
             b[off + i] = (byte) v;
             v >>>= 8;
         }
+    }
+
+    private static void putInt(byte[] b, int off, int v) {
+        for (int i = 3; i >= 0; i--) {
+            b[off + i] = (byte) v;
+            v >>>= 8;
+        }
+    }
+
+    private static int getInt(byte[] b, int off) {
+        return (b[off] & 0xff) << 24 | (b[off + 1] & 0xff) << 16 | (b[off + 2] & 0xff) << 8 | (b[off + 3] & 0xff);
     }
 
     private static long getLong(byte[] b, int off) {
