@@ -85,7 +85,38 @@ public final class Base64Lines {
         } catch (IllegalArgumentException e) {
             throw invalidBase64(file, line, e);
         }
-        String label = new String(b, tab + 1, to - tab - 1, StandardCharsets.ISO_8859_1).strip();
-        return Labels.parseNonNegative(label, file, line);
+        int label = digits(b, tab + 1, to);
+        if (label >= 0) {
+            return label;
+        }
+        String text = new String(b, tab + 1, to - tab - 1, StandardCharsets.ISO_8859_1).strip();
+        return Labels.parseNonNegative(text, file, line); // throws the message, or parses what digits() declined
+    }
+
+    /**
+     * The fast path of a label field: optional spaces/tabs/CR around 1 to 9 ASCII digits, else -1 (the
+     * caller then goes through {@link Labels#parseNonNegative} for the value or the message).
+     */
+    private static int digits(byte[] b, int from, int to) {
+        int s = from;
+        int e = to;
+        while (s < e && (b[s] == ' ' || b[s] == '\t' || b[s] == '\r')) {
+            s++;
+        }
+        while (e > s && (b[e - 1] == ' ' || b[e - 1] == '\t' || b[e - 1] == '\r')) {
+            e--;
+        }
+        if (e == s || e - s > 9) {
+            return -1;
+        }
+        int v = 0;
+        for (int i = s; i < e; i++) {
+            int d = b[i] - '0';
+            if (d < 0 || d > 9) {
+                return -1;
+            }
+            v = v * 10 + d;
+        }
+        return v;
     }
 }

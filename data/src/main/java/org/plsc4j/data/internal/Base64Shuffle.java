@@ -1,6 +1,5 @@
 package org.plsc4j.data.internal;
 
-import java.io.BufferedOutputStream;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
@@ -179,7 +178,7 @@ public final class Base64Shuffle {
         ProgressBar bar = o.progress() ? new ProgressBar("preprocess-base64 read", bytesIn) : null;
         try {
             for (int k = 0; k < buckets; k++) {
-                outs[k] = new BufferedOutputStream(Files.newOutputStream(tmp.resolve(bucketName(k))), bufSize);
+                outs[k] = new ByteOut(Files.newOutputStream(tmp.resolve(bucketName(k))), bufSize);
             }
             BucketWriter writer = new BucketWriter(outs, o, bad);
             ArrayDeque<Future<Chunk>> pending = new ArrayDeque<>();
@@ -376,17 +375,48 @@ public final class Base64Shuffle {
         }
         long[] keys = keyList.toArray();
         int[] starts = startList.toArray();
-        int m = keys.length;
-        long[] sorted = keys.clone();
-        Arrays.sort(sorted);
-        int[] order = new int[m];
-        for (int j = 0; j < m; j++) {
-            order[Arrays.binarySearch(sorted, keys[j])] = j;
-        }
+        int[] order = sortByKey(keys);
         for (int j : order) {
             int s = starts[j];
             sink.line(data, s, getInt(data, s - Integer.BYTES));
         }
+    }
+
+    /**
+     * The indices of {@code keys} (unique, compared signed) in ascending key order: one primitive sort
+     * of (top 32 bits of the key, index), then runs of equal top halves (rare, short) put in full-key
+     * order by insertion sort.
+     */
+    static int[] sortByKey(long[] keys) {
+        int m = keys.length;
+        long[] comp = new long[m];
+        for (int j = 0; j < m; j++) {
+            comp[j] = (keys[j] & 0xFFFF_FFFF_0000_0000L) | j;
+        }
+        Arrays.sort(comp);
+        int[] order = new int[m];
+        for (int x = 0; x < m; x++) {
+            order[x] = (int) comp[x];
+        }
+        int x = 0;
+        while (x < m) {
+            int y = x + 1;
+            long high = comp[x] >> 32;
+            while (y < m && comp[y] >> 32 == high) {
+                y++;
+            }
+            for (int i = x + 1; i < y; i++) {
+                int v = order[i];
+                int k = i - 1;
+                while (k >= x && keys[order[k]] > keys[v]) {
+                    order[k + 1] = order[k];
+                    k--;
+                }
+                order[k + 1] = v;
+            }
+            x = y;
+        }
+        return order;
     }
 
     /** The rank files being written: contiguous ranges of the shuffled order, then the padding. */
@@ -445,7 +475,7 @@ public final class Base64Shuffle {
             }
             Path t = outDir.resolve("." + Base64Preprocessor.RANK_FILE_PREFIX + r + ".partial");
             temps.add(t);
-            cur = new BufferedOutputStream(Files.newOutputStream(t), 1 << 20);
+            cur = new ByteOut(Files.newOutputStream(t), 1 << 20);
             inFile = 0;
         }
 
