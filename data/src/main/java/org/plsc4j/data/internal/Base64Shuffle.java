@@ -112,7 +112,7 @@ public final class Base64Shuffle {
     /** Number of buckets so that one bucket (lines + 8-byte keys) is about a third of the budget. */
     static int buckets(long bytesIn, long memoryBytes) {
         long target = Math.max(1, Math.min(MAX_BUCKET_BYTES, memoryBytes / 3));
-        long estimate = bytesIn + bytesIn / 8; // keys: 8 bytes a line, lines assumed >= 64 bytes
+        long estimate = bytesIn + bytesIn / 8; // + key and length, 12 bytes a line (lines assumed >= ~100 bytes)
         long b = Math.max(1, (estimate + target - 1) / target);
         if (b > MAX_BUCKETS) {
             long needMb = (estimate / MAX_BUCKETS * 3 >> 20) + 1;
