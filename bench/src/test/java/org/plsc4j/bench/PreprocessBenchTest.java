@@ -1,0 +1,44 @@
+package org.plsc4j.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+/** Runs {@code bench preprocess} with tiny settings: the JSON contract and the ratio of the two times. */
+class PreprocessBenchTest {
+
+    @Test
+    void jsonHasTheContractFieldsAndTheRatioOfTheTwoTimes() throws Exception {
+        Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/shuf")) && Files.isExecutable(Path.of("/usr/bin/split")),
+                "coreutils shuf and split");
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        CommandLine cl = new CommandLine(new PreprocessBench());
+        cl.setOut(new PrintWriter(out));
+        cl.setErr(new PrintWriter(err));
+        int code = cl.execute("--mb", "2", "--nranks", "3", "--image-bytes", "300", "--memory-mb", "1",
+                "--iterations", "1", "--json");
+        assertEquals(0, code, err.toString());
+        JsonNode j = new ObjectMapper().readTree(out.toString());
+        assertEquals("preprocess", j.get("bench").asText());
+        assertEquals(3, j.get("nranks").asInt());
+        assertEquals(1, j.get("memory_mb").asInt());
+        assertTrue(j.get("buckets").asInt() > 1, out.toString());
+        long lines = j.get("lines").asLong();
+        assertTrue(lines > 2_000_000 / 500 && lines < 2_000_000 / 300, out.toString());
+        double tool = j.get("tool_s").asDouble();
+        double base = j.get("shuf_split_s").asDouble();
+        assertTrue(tool > 0 && base > 0, out.toString());
+        assertEquals(tool / base, j.get("ratio_vs_shuf_split").asDouble(), 0.02 + 0.02 * tool / base, out.toString());
+        assertEquals(lines / tool, j.get("tool_lines_per_s").asDouble(), 0.02 * lines / tool + 1, out.toString());
+    }
+}
