@@ -95,7 +95,8 @@ public final class Base64Shuffle {
             }
             sink.finish();
             Path list = sink.commit(Path.of(o.fileList()).getFileName().toString());
-            LOG.debug("pass 2: {} bytes into {} files in {} s", sink.bytesOut, o.nranks(), (System.nanoTime() - t1) / 1e9);
+            LOG.debug("pass 2: {} bytes into {} files in {} s", sink.bytesOut, o.nranks(),
+                    (System.nanoTime() - t1) / 1e9);
             return new Base64Preprocessor.Result(n, padding, perFile, sink.finals, list, bad.count(), bad.examples(),
                     buckets, bytesIn, sink.bytesOut, (System.nanoTime() - t0) / 1e9);
         } catch (IOException | RuntimeException | Error e) {
@@ -109,7 +110,7 @@ public final class Base64Shuffle {
         }
     }
 
-    /** Number of buckets so that one bucket (lines + 8-byte keys) is about a third of the budget. */
+    /** Number of buckets so that one bucket (lines + keys and lengths) is about a third of the budget. */
     static int buckets(long bytesIn, long memoryBytes) {
         long target = Math.max(1, Math.min(MAX_BUCKET_BYTES, memoryBytes / 3));
         long estimate = bytesIn + bytesIn / 8; // + key and length, 12 bytes a line (lines assumed >= ~100 bytes)

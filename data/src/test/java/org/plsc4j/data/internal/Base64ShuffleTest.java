@@ -35,6 +35,19 @@ class Base64ShuffleTest {
     }
 
     @Test
+    void bucketsKeepOneBucketNearAThirdOfTheBudgetAndRefuseABudgetFarTooSmall() {
+        assertEquals(1, Base64Shuffle.buckets(0, 1 << 20));
+        assertEquals(1, Base64Shuffle.buckets(300_000, 1 << 20));
+        long gb = 1L << 30;
+        int b = Base64Shuffle.buckets(20 * gb, 512L << 20); // the case: 20 GB with -Xmx512m
+        assertEquals(true, b > 60 && b <= Base64Shuffle.MAX_BUCKETS, "buckets " + b);
+        assertEquals(Base64Shuffle.buckets(gb, 2 * gb), Base64Shuffle.buckets(gb, 64 * gb), "a bucket is at most 1 GiB");
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> Base64Shuffle.buckets(100 * gb, 1 << 20));
+        assertEquals(true, e.getMessage().startsWith("memory_mb : 1 (expected: >= "), e.getMessage());
+    }
+
+    @Test
     void keysAreUniquePerLineAndBucketsPartitionTheKeyOrder() {
         long a = TestSeed.of("a");
         long b = TestSeed.of("b");
