@@ -180,6 +180,11 @@ public final class EmbeddingServer implements AutoCloseable {
         }
     }
 
+    /** Blocks until {@link #close()} has been called (by another thread, e.g. a shutdown hook). */
+    public void awaitClosed() throws InterruptedException {
+        closed.await();
+    }
+
     /** The bound address, once started. */
     public InetSocketAddress address() {
         if (state.get() instanceof Running r) {
