@@ -35,6 +35,7 @@ import org.plsc4j.worker.InferenceModel;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
@@ -89,8 +90,8 @@ public final class ServeBench implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (clients.isEmpty() || clients.stream().anyMatch(c -> c < 1) || !(seconds > 0) || perRequest < 1) {
-            throw new IllegalArgumentException("--clients " + clients + " --seconds " + seconds + " --images-per-request "
-                    + perRequest + " (expected: positive)");
+            throw new ParameterException(spec.commandLine(), "--clients " + clients + " --seconds " + seconds
+                    + " --images-per-request " + perRequest + " (expected: positive)");
         }
         ImageShape shape = ImageShape.square(imageSize);
         InferenceModel model = Backbones.create(backbone, BackboneConfig.of(embSize, 3, imageSize, imageSize, 42))
