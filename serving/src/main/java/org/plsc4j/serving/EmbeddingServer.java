@@ -54,6 +54,9 @@ public final class EmbeddingServer implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(EmbeddingServer.class);
 
+    /** Requests waiting for a decoding thread before new ones are answered 503 (bounds the memory they hold). */
+    private static final int QUEUED_REQUESTS = 256;
+
     /** The default port, PLSC's. */
     public static final int DEFAULT_PORT = 8866;
 
@@ -106,12 +109,12 @@ public final class EmbeddingServer implements AutoCloseable {
         Batcher batcher = new Batcher(model::embed, model.shape().floatsPerImage(), config.maxBatch,
                 TimeUnit.MICROSECONDS.toNanos(Math.round(config.maxWaitMs * 1000)), metrics);
         ThreadPoolExecutor pool = new ThreadPoolExecutor(config.threads, config.threads, 60, TimeUnit.SECONDS,
-                new ArrayBlockingQueue<>(4096), new DefaultThreadFactory("plsc4j-serve-decode", true));
+                new ArrayBlockingQueue<>(QUEUED_REQUESTS), new DefaultThreadFactory("plsc4j-serve-decode", true));
         EventLoopGroup boss = new NioEventLoopGroup(1, new DefaultThreadFactory("plsc4j-serve-accept", true));
         EventLoopGroup workers = new NioEventLoopGroup(Math.max(1, Math.min(config.threads, 4)),
                 new DefaultThreadFactory("plsc4j-serve-io", true));
         HttpHandler handler = new HttpHandler(model, decoder, batcher, metrics, auth, pool, config.maxImages,
-                modelInfo(model));
+                config.maxBodyBytes, modelInfo(model));
         try {
             batcher.start();
             Channel ch = new ServerBootstrap()
@@ -139,15 +142,18 @@ public final class EmbeddingServer implements AutoCloseable {
             LOG.info("serving {} ({}, dim {}) on http://{}:{}", model.name(), model.shape(), model.dim(),
                     addr.getHostString(), addr.getPort());
             return addr.getPort();
-        } catch (RuntimeException e) {
+        } catch (Exception e) { // bind() rethrows a BindException undeclared
             batcher.close();
             pool.shutdownNow();
             boss.shutdownGracefully(0, 1, TimeUnit.SECONDS);
             workers.shutdownGracefully(0, 1, TimeUnit.SECONDS);
-            if (e.getCause() instanceof IOException io) {
+            if (e instanceof IOException io) {
                 throw new IOException("bind : " + config.host + ":" + port + " (" + io.getMessage() + ")", io);
             }
-            throw e;
+            if (e instanceof RuntimeException r) {
+                throw r;
+            }
+            throw new IOException("bind : " + config.host + ":" + port + " (" + e + ")", e);
         }
     }
 

@@ -198,6 +198,14 @@ class EmbeddingServerTest {
         assertEquals("max_batch : 0 (expected: 1 <= x <= 65536)", v.getMessage());
     }
 
+    @Test
+    void aPortInUseIsAnIOExceptionNamingTheAddressAndTheServerCanBeClosed() {
+        EmbeddingServer second = EmbeddingServer.builder().withModel(model).build();
+        var e = assertThrows(java.io.IOException.class, () -> second.start(port));
+        assertTrue(e.getMessage().startsWith("bind : 127.0.0.1:" + port), e.getMessage());
+        second.close();
+    }
+
     static float[][] rows(JsonNode arr) {
         float[][] out = new float[arr.size()][];
         for (int i = 0; i < out.length; i++) {

@@ -1,7 +1,9 @@
 package org.plsc4j.serving.internal;
 
+import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.netty.buffer.ByteBuf;
@@ -49,6 +51,7 @@ public final class HttpHandler extends SimpleChannelInboundHandler<FullHttpReque
 
     private static final Logger LOG = LoggerFactory.getLogger(HttpHandler.class);
     private static final ObjectMapper JSON = new ObjectMapper();
+    private final ObjectMapper requestJson;
     private static final String EMBEDDINGS = "/v1/embeddings";
     private static final String PLSC = "/FaceClassifyService/inference";
 
@@ -63,10 +66,14 @@ public final class HttpHandler extends SimpleChannelInboundHandler<FullHttpReque
 
     /**
      * @param auth null when no token is required
+     * @param maxBodyBytes the body limit, also the longest JSON string accepted
      * @param modelInfo the body of {@code GET /v1/model}
      */
     public HttpHandler(ServedModel model, ImageDecoder decoder, Batcher batcher, ServingMetrics metrics,
-            TokenCheck auth, Executor decodePool, int maxImages, JsonNode modelInfo) {
+            TokenCheck auth, Executor decodePool, int maxImages, int maxBodyBytes, JsonNode modelInfo) {
+        // Jackson's default caps a string at 20 MB: let one image use the whole body limit instead
+        this.requestJson = new ObjectMapper(JsonFactory.builder()
+                .streamReadConstraints(StreamReadConstraints.builder().maxStringLength(maxBodyBytes).build()).build());
         this.model = model;
         this.decoder = decoder;
         this.batcher = batcher;
@@ -128,7 +135,7 @@ public final class HttpHandler extends SimpleChannelInboundHandler<FullHttpReque
                         decodePool.execute(() -> embed(ctx, endpoint, t0, keepAlive, body));
                     } catch (RejectedExecutionException e) {
                         respond(ctx, endpoint, t0, false, error(HttpResponseStatus.SERVICE_UNAVAILABLE,
-                                "server : closing (expected: a running server)"));
+                                "server : busy or closing (expected: fewer queued requests, retry later)"));
                     }
                 }
             }
@@ -160,7 +167,7 @@ public final class HttpHandler extends SimpleChannelInboundHandler<FullHttpReque
         try {
             JsonNode root;
             try {
-                root = JSON.readTree(body);
+                root = requestJson.readTree(body);
             } catch (IOException e) {
                 String m = e instanceof JsonProcessingException j ? j.getOriginalMessage() : e.getMessage();
                 throw new BadRequestException(400, "body : malformed JSON (" + m + ") (expected: {\"" + field
