@@ -24,6 +24,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import org.plsc4j.data.ImageShape;
 import org.plsc4j.serving.internal.Batcher;
 import org.plsc4j.serving.internal.HttpHandler;
 import org.plsc4j.serving.internal.ImageDecoder;
@@ -31,6 +32,7 @@ import org.plsc4j.serving.internal.LimitedAggregator;
 import org.plsc4j.serving.internal.ServedModel;
 import org.plsc4j.serving.internal.ServingMetrics;
 import org.plsc4j.serving.internal.TokenCheck;
+import org.plsc4j.worker.InferenceModel;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -282,8 +284,7 @@ public final class EmbeddingServer implements AutoCloseable {
          * An exported model already loaded (e.g. {@code Backbones.loadInference}), with the shape its
          * images are resized to. For benchmarks and applications that hold the model themselves.
          */
-        public Builder withModel(org.plsc4j.worker.InferenceModel inference, org.plsc4j.data.ImageShape shape, int dim,
-                String name) {
+        public Builder withModel(InferenceModel inference, ImageShape shape, int dim, String name) {
             this.model = new ServedModel(null, inference, shape, dim, name, null);
             this.modelDir = null;
             return this;
