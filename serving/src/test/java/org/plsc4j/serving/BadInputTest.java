@@ -153,6 +153,18 @@ class BadInputTest {
     }
 
     @Test
+    void garbageInsteadOfHttpIs400AndTheConnectionIsClosed() throws Exception {
+        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", port)) {
+            socket.setSoTimeout(30_000);
+            socket.getOutputStream().write("NOT HTTP AT ALL\r\n\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            socket.getOutputStream().flush();
+            String reply = new String(socket.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.US_ASCII);
+            assertTrue(reply.startsWith("HTTP/1.1 400 "), reply);
+            assertTrue(reply.contains("malformed HTTP"), reply);
+        }
+    }
+
+    @Test
     void unknownPathsAndWrongMethods() throws Exception {
         assertEquals(404, Http.get(port, "/nope", TOKEN).status());
         assertEquals(405, Http.get(port, "/v1/embeddings", TOKEN).status());

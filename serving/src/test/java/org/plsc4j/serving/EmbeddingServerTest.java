@@ -170,6 +170,7 @@ class EmbeddingServerTest {
         EmbeddingServer s = EmbeddingServer.builder().withModel(model).build();
         int p = s.start(0);
         assertEquals(p, s.address().getPort());
+        assertTrue(s.address().getAddress().isLoopbackAddress(), "default bind: " + s.address());
         assertThrows(IllegalStateException.class, () -> s.start(0));
         s.close();
         s.close();
