@@ -17,6 +17,7 @@ import org.plsc4j.bench.BenchCommand;
 import org.plsc4j.data.cli.GenDataCommand;
 import org.plsc4j.data.cli.PreprocessBase64Command;
 import org.plsc4j.checkpoint.cli.ReshardCommand;
+import org.plsc4j.serving.cli.ServeCommand;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -54,6 +55,7 @@ import picocli.CommandLine.UnmatchedArgumentException;
             GenDataCommand.class,
             PreprocessBase64Command.class,
             ReshardCommand.class,
+            ServeCommand.class,
             HelpCommand.class,
         })
 public final class Main {

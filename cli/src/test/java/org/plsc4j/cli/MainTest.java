@@ -119,4 +119,27 @@ class MainTest {
                 Main.oneLine(new ExecutionException(new UnsupportedOperationException("not yet implemented\nmore"))));
         assertEquals("java.lang.NullPointerException", Main.oneLine(new NullPointerException()));
     }
+
+    @Test
+    void serveIsACommandWithItsOptions() {
+        CliRun r = CliRun.of("--help");
+        assertTrue(r.out().matches("(?s).*\\n\\s+serve\\s.*"), r.out());
+        r = CliRun.of("serve", "--help");
+        assertEquals(0, r.code(), r.err());
+        for (String option : new String[] {"--model", "--host", "--port", "--max-batch", "--max-wait-ms", "--threads",
+            "--token-file"}) {
+            assertTrue(r.out().contains(option), option + " missing in\n" + r.out());
+        }
+        r = CliRun.of("serve", "--model", "/nonexistent/export", "--max-wait-ms", "-1");
+        assertEquals(Main.EXIT_USAGE, r.code());
+        assertTrue(r.err().contains("--max-wait-ms : -1.0 (expected: 0 <= x <= 60000)"), r.err());
+    }
+
+    @Test
+    void serveOfAMissingModelFailsWithOneLine() {
+        CliRun r = CliRun.of("serve", "--model", "/nonexistent/export", "--port", "0");
+        assertEquals(Main.EXIT_FAILURE, r.code(), r.err());
+        assertTrue(r.err().contains("model.json"), r.err());
+        assertEquals(1, r.err().strip().lines().count(), r.err());
+    }
 }

@@ -7,11 +7,19 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.factory.Nd4j;
+import org.plsc4j.data.ImagePreprocessor;
+import org.plsc4j.data.ImageShape;
+import org.plsc4j.serving.EmbeddingClient;
+import org.plsc4j.serving.EmbeddingServer;
+import org.plsc4j.worker.Backbones;
 
 /**
- * gen-data → train (YAML + --set, 2 worker processes) → export → test, and the demo with tiny
+ * gen-data → train (YAML + --set, 2 worker processes) → export → test → serve, and the demo with tiny
  * settings: the README's path through the CLI, in-process.
  */
 class TrainingCommandsTest {
@@ -52,6 +60,21 @@ class TrainingCommandsTest {
         JsonNode r = new ObjectMapper().readTree(test.out()).get("synth");
         assertEquals(60, r.get("pairs").asInt());
         assertTrue(r.get("accuracy").asDouble() > 0.5, test.out());
+
+        // the export served over HTTP gives what the exported model gives in-process
+        byte[] jpeg = Files.readAllBytes(data.resolve("images/00000000.jpg"));
+        float[] chw = new float[3 * 16 * 16];
+        new ImagePreprocessor(ImageShape.square(16)).toChw(jpeg, "image 0", false, chw, 0);
+        float[] expected = Backbones.loadInference(dir.resolve("inf"))
+                .embed(Nd4j.create(chw, new long[] {1, 3, 16, 16}, DataType.FLOAT)).toFloatVector();
+        try (EmbeddingServer server = EmbeddingServer.builder().withModel(dir.resolve("inf")).build();
+                EmbeddingClient client = EmbeddingClient.connect("127.0.0.1:" + server.start(0))) {
+            float[] served = client.encode(List.of(jpeg), false)[0];
+            assertEquals(expected.length, served.length);
+            for (int i = 0; i < served.length; i++) {
+                assertEquals(expected[i], served[i], 1e-6, "embedding[" + i + "]");
+            }
+        }
 
         CliRun bad = CliRun.of("train", "--config", job.toString(), "--set", "num_clases=3");
         assertEquals(Main.EXIT_FAILURE, bad.code());

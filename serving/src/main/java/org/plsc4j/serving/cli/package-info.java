@@ -1,0 +1,2 @@
+/** The {@code plsc4j serve} command. */
+package org.plsc4j.serving.cli;
