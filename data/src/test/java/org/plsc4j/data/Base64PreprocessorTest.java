@@ -128,7 +128,7 @@ class Base64PreprocessorTest {
         Path data = dir.resolve("data");
         List<String> input = dataset(data, 1 + rng.nextInt(4), 40_000 + rng.nextInt(40_000), 60, rng);
         int nranks = 2 + rng.nextInt(7);
-        if (input.size() % nranks == 0) {
+        while (input.size() % nranks == 0) { // this test wants padding
             nranks++;
         }
         Path out = dir.resolve("out");
