@@ -16,6 +16,7 @@ import java.util.concurrent.ExecutionException;
 import org.plsc4j.bench.BenchCommand;
 import org.plsc4j.data.cli.GenDataCommand;
 import org.plsc4j.checkpoint.cli.ReshardCommand;
+import org.plsc4j.hdfs.cli.HdfsCommand;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -52,6 +53,7 @@ import picocli.CommandLine.UnmatchedArgumentException;
             DemoCommand.class,
             GenDataCommand.class,
             ReshardCommand.class,
+            HdfsCommand.class,
             HelpCommand.class,
         })
 public final class Main {
