@@ -159,6 +159,10 @@ public record TrainConfig(
                     + " mixed-precision issue; the other six loss-scaling keys are accepted and recorded)");
         }
         hdfsConf = validateHdfs(fsName, fsUgi, hdfsKeepLast, hdfsPrincipal, hdfsKeytab, hdfsConf);
+        if (fsCheckpointDir != null && !fsCheckpointDir.isBlank() && checkpointDir.isEmpty()) {
+            throw new IllegalArgumentException("checkpoint_dir : \"\" (expected: the local directory to download"
+                    + " fs_checkpoint_dir = " + fsCheckpointDir + " into, as in PLSC)");
+        }
         oneOf("shard_store", shardStore, SHARD_STORES);
         positive("shard_sync_steps", shardSyncSteps);
         if (minWorkers != null) {

@@ -91,6 +91,7 @@ class TrainConfigTest {
             {"lr_steps=[20, 10]", "lr_steps : [20, 10]"},
             {"dataset_format=csv", "dataset_format : csv"},
             {"use_fp16=true", "use_fp16 : true (not yet supported"},
+            {"fs_checkpoint_dir=/remote/ckpt", "checkpoint_dir : \"\" (expected: the local directory to download"},
             {"fs_ugi=alice", "fs_ugi : alice (expected: \"user,password\""},
             {"hdfs_keep_last=-1", "hdfs_keep_last : -1 (expected: >= 0"},
             {"hdfs_principal=nn/host@REALM", "hdfs_keytab : null (expected: hdfs_principal and hdfs_keytab both"},
