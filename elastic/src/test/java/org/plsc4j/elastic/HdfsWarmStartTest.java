@@ -72,7 +72,8 @@ class HdfsWarmStartTest {
     }
 
     private static HdfsConfig fast(TrainConfig c) {
-        return HdfsConfig.of(c).withRetries(2, Duration.ofMillis(50));
+        return HdfsConfig.of(c).withRetries(2, Duration.ofMillis(50))
+                .with("dfs.client.block.write.locateFollowingBlock.initial.delay.ms", "10");
     }
 
     @Test

@@ -61,7 +61,9 @@ class HdfsSyncTest {
     }
 
     private static HdfsSync connect() throws Exception {
-        return HdfsSync.connect(HdfsConfig.simple(hdfs.uri(), "tester").withRetries(2, Duration.ofMillis(50)));
+        // a tiny cluster acknowledges a closed file within milliseconds: do not wait Hadoop's default 400 ms first
+        return HdfsSync.connect(HdfsConfig.simple(hdfs.uri(), "tester").withRetries(2, Duration.ofMillis(50))
+                .with("dfs.client.block.write.locateFollowingBlock.initial.delay.ms", "10"));
     }
 
     @Test
