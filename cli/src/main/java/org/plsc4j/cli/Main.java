@@ -18,6 +18,7 @@ import org.plsc4j.data.cli.GenDataCommand;
 import org.plsc4j.data.cli.PreprocessBase64Command;
 import org.plsc4j.checkpoint.cli.ReshardCommand;
 import org.plsc4j.serving.cli.ServeCommand;
+import org.plsc4j.hdfs.cli.HdfsCommand;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -56,6 +57,7 @@ import picocli.CommandLine.UnmatchedArgumentException;
             PreprocessBase64Command.class,
             ReshardCommand.class,
             ServeCommand.class,
+            HdfsCommand.class,
             HelpCommand.class,
         })
 public final class Main {

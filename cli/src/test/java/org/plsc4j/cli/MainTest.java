@@ -64,6 +64,19 @@ class MainTest {
     }
 
     @Test
+    void hdfsListsPushAndPullAndNamesABadSource() {
+        CliRun r = CliRun.of("hdfs", "--help");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().matches("(?s).*\\n\\s+push\\s.*") && r.out().matches("(?s).*\\n\\s+pull\\s.*"), r.out());
+        CliRun bad = CliRun.of("hdfs", "push", "--src", "/nonexistent/save", "--dst", "/x");
+        assertEquals(Main.EXIT_USAGE, bad.code());
+        assertTrue(bad.err().contains("--src : /nonexistent/save"), bad.err());
+        CliRun bench = CliRun.of("bench", "hdfs", "--help");
+        assertEquals(0, bench.code(), bench.err());
+        assertTrue(bench.out().contains("--mb") && bench.out().contains("--json"), bench.out());
+    }
+
+    @Test
     void versionNamesTheProjectVersion() {
         CliRun r = CliRun.of("--version");
         assertEquals(0, r.code(), r.err());

@@ -2,9 +2,12 @@ package org.plsc4j.core;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
+import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Objects;
+import java.util.TreeMap;
 
 /**
  * Every setting of a training job, with PLSC's snake_case names and defaults: what a YAML job file,
@@ -71,6 +74,10 @@ public record TrainConfig(
         @JsonProperty("fs_ugi") String fsUgi,
         @JsonProperty("fs_dir_for_save") String fsDirForSave,
         @JsonProperty("fs_checkpoint_dir") String fsCheckpointDir,
+        @JsonProperty("hdfs_keep_last") Integer hdfsKeepLast,
+        @JsonProperty("hdfs_principal") String hdfsPrincipal,
+        @JsonProperty("hdfs_keytab") String hdfsKeytab,
+        @JsonProperty("hdfs_conf") Map<String, String> hdfsConf,
         @JsonProperty("shard_store") String shardStore,
         @JsonProperty("shard_sync_steps") int shardSyncSteps,
         @JsonProperty("min_workers") Integer minWorkers,
@@ -151,12 +158,10 @@ public record TrainConfig(
             throw new IllegalArgumentException("use_fp16 : true (not yet supported: mixed precision comes with the"
                     + " mixed-precision issue; the other six loss-scaling keys are accepted and recorded)");
         }
-        for (String[] kv : new String[][] {{"fs_name", fsName}, {"fs_ugi", fsUgi}, {"fs_dir_for_save", fsDirForSave},
-            {"fs_checkpoint_dir", fsCheckpointDir}}) {
-            if (kv[1] != null && !kv[1].isEmpty()) {
-                throw new IllegalArgumentException(kv[0] + " : " + kv[1]
-                        + " (not yet supported: HDFS upload/download comes with the hdfs-sync issue)");
-            }
+        hdfsConf = validateHdfs(fsName, fsUgi, hdfsKeepLast, hdfsPrincipal, hdfsKeytab, hdfsConf);
+        if (fsCheckpointDir != null && !fsCheckpointDir.isBlank() && checkpointDir.isEmpty()) {
+            throw new IllegalArgumentException("checkpoint_dir : \"\" (expected: the local directory to download"
+                    + " fs_checkpoint_dir = " + fsCheckpointDir + " into, as in PLSC)");
         }
         oneOf("shard_store", shardStore, SHARD_STORES);
         positive("shard_sync_steps", shardSyncSteps);
@@ -174,6 +179,62 @@ public record TrainConfig(
         valTargets = List.copyOf(valTargets);
         imageShape = List.copyOf(imageShape);
         ampLists = ampLists == null ? null : List.copyOf(ampLists);
+    }
+
+    /** Whether epoch checkpoints are uploaded ({@code fs_dir_for_save} set). */
+    public boolean hdfsUpload() {
+        return fsDirForSave != null && !fsDirForSave.isBlank();
+    }
+
+    /** Whether the warm start is downloaded first ({@code fs_checkpoint_dir} and {@code checkpoint_dir} set). */
+    public boolean hdfsDownload() {
+        return fsCheckpointDir != null && !fsCheckpointDir.isBlank() && !checkpointDir.isEmpty();
+    }
+
+    /**
+     * The fs/hdfs block (PLSC's fs_name, fs_ugi, fs_dir_for_save, fs_checkpoint_dir and plsc4j's hdfs_*):
+     * fs_ugi is "user,password"; principal and keytab come together and the keytab must exist;
+     * hdfs_conf passes only Hadoop's own keys through. Returns hdfs_conf as an unmodifiable map.
+     */
+    private static Map<String, String> validateHdfs(String fsName, String fsUgi, Integer keepLast, String principal,
+                                                    String keytab, Map<String, String> conf) {
+        if (fsName != null && !fsName.isBlank() && !fsName.matches("[A-Za-z][A-Za-z0-9+.-]*:.*")) {
+            throw new IllegalArgumentException("fs_name : " + fsName
+                    + " (expected: a file system URI such as hdfs://namenode:9000 or file:///; null = file:///)");
+        }
+        if (fsUgi != null && !fsUgi.isEmpty()) {
+            int comma = fsUgi.indexOf(',');
+            if (comma <= 0 || fsUgi.indexOf(',', comma + 1) >= 0) {
+                throw new IllegalArgumentException("fs_ugi : " + fsUgi.replaceAll(",.*", ",***")
+                        + " (expected: \"user,password\" as in PLSC)");
+            }
+        }
+        if (keepLast != null) {
+            check(keepLast >= 0, "hdfs_keep_last", keepLast, ">= 0; null or 0 = keep every uploaded checkpoint");
+        }
+        boolean hasPrincipal = principal != null && !principal.isBlank();
+        boolean hasKeytab = keytab != null && !keytab.isBlank();
+        if (hasPrincipal != hasKeytab) {
+            throw new IllegalArgumentException((hasPrincipal ? "hdfs_keytab : " + keytab : "hdfs_principal : " + principal)
+                    + " (expected: hdfs_principal and hdfs_keytab both set, or neither)");
+        }
+        if (hasKeytab && !java.nio.file.Files.isRegularFile(java.nio.file.Path.of(keytab))) {
+            throw new IllegalArgumentException("hdfs_keytab : " + keytab + " (expected: an existing keytab file)");
+        }
+        if (conf == null) {
+            return Map.of();
+        }
+        for (Map.Entry<String, String> e : conf.entrySet()) {
+            String k = e.getKey();
+            if (k == null || !(k.startsWith("hadoop.") || k.startsWith("dfs.") || k.startsWith("fs."))) {
+                throw new IllegalArgumentException("hdfs_conf : " + k
+                        + " (expected: a Hadoop key starting with hadoop., dfs. or fs.)");
+            }
+            if (e.getValue() == null) {
+                throw new IllegalArgumentException("hdfs_conf." + k + " : null (expected: a value)");
+            }
+        }
+        return Collections.unmodifiableMap(new TreeMap<>(conf));
     }
 
     /** The margin of the loss type: softmax (1, 0, 0), arcface (1, margin, 0), cosface (1, 0, margin), combined (m1, m2, m3). */

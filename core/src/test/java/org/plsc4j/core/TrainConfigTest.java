@@ -1,6 +1,7 @@
 package org.plsc4j.core;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -90,7 +91,12 @@ class TrainConfigTest {
             {"lr_steps=[20, 10]", "lr_steps : [20, 10]"},
             {"dataset_format=csv", "dataset_format : csv"},
             {"use_fp16=true", "use_fp16 : true (not yet supported"},
-            {"fs_name=hdfs://nn:9000", "fs_name : hdfs://nn:9000 (not yet supported"},
+            {"fs_checkpoint_dir=/remote/ckpt", "checkpoint_dir : \"\" (expected: the local directory to download"},
+            {"fs_ugi=alice", "fs_ugi : alice (expected: \"user,password\""},
+            {"hdfs_keep_last=-1", "hdfs_keep_last : -1 (expected: >= 0"},
+            {"hdfs_principal=nn/host@REALM", "hdfs_keytab : null (expected: hdfs_principal and hdfs_keytab both"},
+            {"hdfs_keytab=/no/such.keytab", "hdfs_principal : null (expected: hdfs_principal and hdfs_keytab both"},
+            {"hdfs_conf={mapreduce.x: 1}", "hdfs_conf : mapreduce.x (expected: a Hadoop key"},
             {"layout=striped", "layout : striped"},
             {"train_batch_size=0", "train_batch_size : 0 (expected: > 0)"},
             {"lr", "--set : lr (expected: key=value)"},
@@ -100,6 +106,21 @@ class TrainConfigTest {
             assertTrue(e.getMessage().contains(bad[1]), bad[0] + " -> " + e.getMessage());
         }
         assertThrows(IllegalArgumentException.class, () -> TrainConfigs.load(dir.resolve("nope.yaml"), List.of()));
+    }
+
+    @Test
+    void hdfsKeysAreAcceptedAndValidated() {
+        TrainConfig c = TrainConfigs.load(null, List.of("fs_name=hdfs://nn:9000", "fs_ugi=alice,secret",
+                "fs_dir_for_save=/ckpt", "hdfs_keep_last=2", "hdfs_conf={dfs.replication: '1', fs.trash.interval: '0'}"));
+        assertEquals("hdfs://nn:9000", c.fsName());
+        assertEquals(2, c.hdfsKeepLast());
+        assertEquals(Map.of("dfs.replication", "1", "fs.trash.interval", "0"), c.hdfsConf());
+        assertTrue(c.hdfsUpload());
+        assertFalse(c.hdfsDownload(), "fs_checkpoint_dir unset");
+        assertTrue(TrainConfigs.load(null, List.of()).hdfsConf().isEmpty());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> TrainConfigs.load(null, List.of("fs_ugi=a,b,c")));
+        assertFalse(e.getMessage().contains("b,c"), "the password is not echoed: " + e.getMessage());
     }
 
     @Test

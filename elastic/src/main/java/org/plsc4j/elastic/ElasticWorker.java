@@ -18,11 +18,13 @@ import org.plsc4j.coordinator.ZkClients;
 import org.plsc4j.core.TrainConfig;
 import org.plsc4j.core.TrainConfigs;
 import org.plsc4j.elastic.internal.CoordinatedMembership;
+import org.plsc4j.elastic.internal.HdfsCheckpointSync;
 import org.plsc4j.elastic.internal.ShardStoreRows;
 import org.plsc4j.shardstore.ShardStore;
 import org.plsc4j.shardstore.ShardStoreConfig;
 import org.plsc4j.shardstore.ShardStores;
 import org.plsc4j.worker.BaseModel;
+import org.plsc4j.worker.CheckpointSync;
 import org.plsc4j.worker.Optimizer;
 import org.plsc4j.worker.Trainer;
 import org.slf4j.Logger;
@@ -119,12 +121,13 @@ public final class ElasticWorker {
                  WorkerRegistration reg = WorkerRegistration.register(client, o.job(),
                          WorkerInfo.thisProcess(o.host(), 0, "cpu"));
                  CoordinatedMembership m = new CoordinatedMembership(client, o.job(), o.token(), reg, o.host(),
-                         Duration.ofSeconds(cfg.rendezvousTimeout()), OP_TIMEOUT, new ShardStoreRows(shards, o.job()))) {
+                         Duration.ofSeconds(cfg.rendezvousTimeout()), OP_TIMEOUT, new ShardStoreRows(shards, o.job()));
+                 CheckpointSync sync = HdfsCheckpointSync.forConfig(cfg)) {
                 LOG.info("worker {} registered in job {} (store {}, pid {})", reg.workerId(), o.job(), shards.name(),
                         ProcessHandle.current().pid());
                 BaseModel model = WorkerClasses.instantiate(o.modelClass(), BaseModel.class);
                 Optimizer opt = WorkerClasses.instantiate(o.optimizerClass(), Optimizer.class);
-                return new Trainer(cfg, m, model, opt, o.job()).train();
+                return new Trainer(cfg, m, model, opt, o.job()).checkpointSync(sync).train();
             }
         }
     }

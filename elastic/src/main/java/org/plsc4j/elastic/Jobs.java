@@ -22,7 +22,9 @@ import org.plsc4j.worker.Backbone;
 import org.plsc4j.worker.BackboneConfig;
 import org.plsc4j.worker.Backbones;
 import org.plsc4j.worker.BaseModel;
+import org.plsc4j.elastic.internal.HdfsCheckpointSync;
 import org.plsc4j.worker.CheckpointIo;
+import org.plsc4j.worker.CheckpointSync;
 import org.plsc4j.worker.Evaluator;
 import org.plsc4j.worker.InferenceModel;
 import org.plsc4j.worker.MetricsLog;
@@ -53,8 +55,9 @@ public final class Jobs {
             throws IOException {
         String runId = "local-" + UUID.randomUUID();
         CollectiveConfig cc = CollectiveConfig.builder().jobId(runId).worldSize(1).timeout(Duration.ofHours(1)).build();
-        try (Collective c = Collectives.join("inprocess", cc)) {
-            return new Trainer(config, c, model, optimizer, runId).train();
+        try (Collective c = Collectives.join("inprocess", cc);
+             CheckpointSync sync = HdfsCheckpointSync.forConfig(config)) {
+            return new Trainer(config, c, model, optimizer, runId).checkpointSync(sync).train();
         }
     }
 

@@ -46,9 +46,13 @@ class EntryTest {
         IllegalArgumentException fp16 = assertThrows(IllegalArgumentException.class,
                 () -> new Entry().setMixedPrecision(true).config());
         assertTrue(fp16.getMessage().contains("use_fp16 : true (not yet supported"), fp16.getMessage());
-        IllegalArgumentException hdfs = assertThrows(IllegalArgumentException.class,
-                () -> new Entry().setHdfsInfo("hdfs://nn:9000", "u,p", null, null).config());
-        assertTrue(hdfs.getMessage().contains("fs_name : hdfs://nn:9000"), hdfs.getMessage());
+        TrainConfig hdfs = new Entry().setHdfsInfo("hdfs://nn:9000", "u,p", "/save", "/ckpt")
+                .setCheckpointDir("./warm").config();
+        assertEquals("hdfs://nn:9000", hdfs.fsName());
+        assertTrue(hdfs.hdfsUpload() && hdfs.hdfsDownload());
+        IllegalArgumentException ugi = assertThrows(IllegalArgumentException.class,
+                () -> new Entry().setHdfsInfo("hdfs://nn:9000", "nopassword", null, null).config());
+        assertTrue(ugi.getMessage().contains("fs_ugi : nopassword (expected: \"user,password\""), ugi.getMessage());
         IllegalArgumentException unknown = assertThrows(IllegalArgumentException.class,
                 () -> new Entry().set("sample_rate", 0.1).config());
         assertTrue(unknown.getMessage().contains("unknown key 'sample_rate'"), unknown.getMessage());

@@ -9,10 +9,12 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import org.plsc4j.core.TrainConfig;
 import org.plsc4j.core.collective.Collective;
 import org.plsc4j.core.collective.CollectiveConfig;
 import org.plsc4j.core.collective.Collectives;
+import org.plsc4j.worker.CheckpointSync;
 import org.plsc4j.worker.Trainer;
 
 /** Runs a job's ranks as threads of the test JVM over the in-process collective. */
@@ -23,6 +25,11 @@ final class ThreadRanks {
 
     /** Trains {@code cfg} on {@code n} ranks; checks every rank reports the same losses; returns rank 0's summary. */
     static Trainer.Summary run(TrainConfig cfg, int n) throws Exception {
+        return run(cfg, n, c -> CheckpointSync.NONE);
+    }
+
+    /** Likewise, each rank with its own checkpoint sync from {@code syncs} (closed after training). */
+    static Trainer.Summary run(TrainConfig cfg, int n, Function<TrainConfig, CheckpointSync> syncs) throws Exception {
         String runId = "test-" + System.nanoTime();
         ExecutorService pool = Executors.newFixedThreadPool(n, r -> {
             Thread t = new Thread(r, "test-rank");
@@ -36,8 +43,8 @@ final class ThreadRanks {
                 fs.add(pool.submit(() -> {
                     CollectiveConfig cc = CollectiveConfig.builder().jobId(runId).rank(rank).worldSize(n)
                             .timeout(Duration.ofMinutes(2)).build();
-                    try (Collective c = Collectives.join("inprocess", cc)) {
-                        return new Trainer(cfg, c, null, null, runId).train();
+                    try (Collective c = Collectives.join("inprocess", cc); CheckpointSync sync = syncs.apply(cfg)) {
+                        return new Trainer(cfg, c, null, null, runId).checkpointSync(sync).train();
                     }
                 }));
             }

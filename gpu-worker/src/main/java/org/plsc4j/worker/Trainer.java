@@ -84,6 +84,7 @@ public final class Trainer {
     private final BaseModel customModel;
     private final Optimizer customOptimizer;
     private final String runId;
+    private CheckpointSync checkpointSync = CheckpointSync.NONE;
 
     /** Where training stands: the next step to run. Identical on all ranks at a generation start. */
     private static final class Cursor {
@@ -143,6 +144,17 @@ public final class Trainer {
         if (membership.elastic() && membership.rows() == null) {
             throw new IllegalArgumentException("membership : elastic without a row store (expected: rows() != null)");
         }
+    }
+
+    /**
+     * Copies checkpoints with {@code sync} (e.g. to and from HDFS): fetched before the warm start,
+     * handed over after each commit on rank 0, drained at the end. The caller closes it.
+     *
+     * @return this trainer
+     */
+    public Trainer checkpointSync(CheckpointSync sync) {
+        this.checkpointSync = Objects.requireNonNull(sync, "sync");
+        return this;
     }
 
     /** Trains {@code train_epochs} epochs (from the warm start's next epoch when checkpoint_dir is set). */
@@ -219,6 +231,7 @@ public final class Trainer {
                 }
                 if (done) {
                     finish(g);
+                    checkpointSync.drain();
                     return new Summary(List.copyOf(losses.values()),
                             losses.isEmpty() ? cursor.global : losses.keySet().iterator().next(), lastCheckpoint,
                             lastEval);
@@ -258,7 +271,8 @@ public final class Trainer {
 
         private void warmStartOrInit(Gen g) throws IOException {
             if (!config.checkpointDir().isEmpty()) {
-                Checkpoint ck = CheckpointIo.resolve(Path.of(config.checkpointDir()));
+                Path fetched = checkpointSync.fetch(g.rank(), g.world(), g.start(), g.end());
+                Checkpoint ck = CheckpointIo.resolve(fetched != null ? fetched : Path.of(config.checkpointDir()));
                 CheckpointIo.load(ck, config, g.fc(), backbone, optimizer);
                 cursor.epoch = ck.epoch() + 1;
                 cursor.step = 0;
@@ -368,6 +382,9 @@ public final class Trainer {
                 if (metrics != null) {
                     metrics.event("checkpoint", Map.of("epoch", epoch, "step", cursor.global, "dir",
                             lastCheckpoint.toString()));
+                }
+                if (g.rank() == 0) {
+                    checkpointSync.committed(lastCheckpoint, epoch, cursor.global, metrics);
                 }
                 cursor.epoch++;
                 cursor.step = 0;
