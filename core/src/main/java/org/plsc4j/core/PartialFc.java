@@ -203,6 +203,14 @@ public final class PartialFc {
         refreshNorms(0, numLocal);
     }
 
+    /**
+     * Refreshes the cached row norms after the caller wrote {@link #weights()} directly (a warm start
+     * reading a checkpoint straight into the storage, without an intermediate copy).
+     */
+    public void weightsChanged() {
+        refreshNorms(0, numLocal);
+    }
+
     private static void copyInto(INDArray src, INDArray dst) {
         if (src.dataType() == DataType.FLOAT && dst.dataType() == DataType.FLOAT) {
             dst.assign(src);

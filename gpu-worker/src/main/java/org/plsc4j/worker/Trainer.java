@@ -13,6 +13,8 @@ import java.util.Objects;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.plsc4j.checkpoint.Checkpoint;
+import org.plsc4j.core.FcDtype;
+import org.plsc4j.core.LossScaler;
 import org.plsc4j.core.PartialFc;
 import org.plsc4j.core.TrainConfig;
 import org.plsc4j.core.collective.Collective;
@@ -143,6 +145,12 @@ public final class Trainer {
         if (membership.elastic() && membership.rows() == null) {
             throw new IllegalArgumentException("membership : elastic without a row store (expected: rows() != null)");
         }
+        if (membership.elastic() && (config.fcWeightsDtype() != FcDtype.FLOAT32
+                || config.fcMomentumDtype() != FcDtype.FLOAT32)) {
+            // the shard store moves float32 rows; converting a half shard there would need a full-size copy
+            throw new IllegalArgumentException("fc_dtype : " + config.fcStorageDtype() + " (not yet supported in"
+                    + " elastic jobs, whose shard store keeps float32 rows; expected: float32, or a fixed group)");
+        }
     }
 
     /** Trains {@code train_epochs} epochs (from the warm start's next epoch when checkpoint_dir is set). */
@@ -188,6 +196,8 @@ public final class Trainer {
         ShardFlusher flusher;
         /** Whether this generation's FC shard holds the job's rows (else it must not be flushed). */
         boolean rowsValid;
+        /** The dynamic loss scaler (use_fp16), or null. */
+        final LossScaler scaler = config.lossScaling() ? LossScaler.of(config) : null;
 
         Run(Dataset data, int stepsPerEpoch, Backbone backbone, Optimizer optimizer, LrSchedule schedule,
             Evaluator evaluator, Path saveDir) {
@@ -204,7 +214,8 @@ public final class Trainer {
             Membership.Member member = membership.join(0);
             while (true) {
                 Gen g = new Gen(member.generation(), member.collective(),
-                        PartialFc.create(config.fcConfig(), member.collective()));
+                        PartialFc.create(config.fcConfig(), member.collective(), PartialFc.DEFAULT_CHUNK,
+                                config.fcWeightsDtype(), config.fcMomentumDtype()));
                 boolean done;
                 try {
                     begin(g);
@@ -416,13 +427,36 @@ public final class Trainer {
                     long globalStep = cursor.global;
                     double lr = schedule.lr(globalStep);
                     INDArray emb = backbone.forwardTrain(b.images(), globalStep * 1_000_003L + rank);
-                    PartialFc.StepResult r = fc.step(emb, b.labels(), lr, globalStep, config.calcAcc());
+                    double lossScale = scaler == null ? 1.0 : scaler.scale();
+                    PartialFc.StepResult r = fc.forwardBackward(emb, b.labels(), globalStep, config.calcAcc(),
+                            lossScale);
                     backbone.backward(r.featureGrad());
                     DataParallel.allReduceGradients(backbone.gradients(), collective);
-                    optimizer.step(backbone.parameters(), backbone.gradients(), lr);
-                    if (!Double.isFinite(r.loss())) {
+                    // the update decision comes before any update: every rank's FC and backbone gradients
+                    int[] bad = {r.gradsFinite() && allFinite(backbone.gradients()) ? 0 : 1};
+                    if (g.world() > 1) {
+                        collective.allReduce(bad, ReduceOp.MAX);
+                    }
+                    if (bad[0] != 0 && (scaler == null || !scaler.dynamic())) {
+                        fc.discardUpdate();
                         throw new IllegalStateException("loss : " + r.loss() + " at epoch " + epoch + " step " + globalStep
-                                + " (expected: finite; lower lr = " + config.lr() + " or check the data)");
+                                + " (expected: finite loss and gradients; nothing of this step was applied and no"
+                                + " checkpoint is written; lower lr = " + config.lr() + ", check the data, or use"
+                                + " use_fp16 with use_dynamic_loss_scaling)");
+                    }
+                    boolean apply = scaler == null || scaler.update(bad[0] != 0);
+                    if (apply) {
+                        fc.applyUpdate(lr);
+                        if (lossScale != 1.0) {
+                            for (INDArray grad : backbone.gradients().values()) {
+                                grad.divi(lossScale);
+                            }
+                        }
+                        optimizer.step(backbone.parameters(), backbone.gradients(), lr);
+                    } else {
+                        fc.discardUpdate();
+                        LOG.warn("epoch {} step {}: Inf/NaN gradients at loss scale {}; step skipped, next scale {}",
+                                epoch, globalStep, lossScale, scaler.scale());
                     }
                     losses.put(globalStep, r.loss());
                     cursor.global++;
@@ -432,7 +466,8 @@ public final class Trainer {
                     if (metrics != null && (globalStep % config.logPeriod() == 0 || last)) {
                         double secs = (System.nanoTime() - windowStart) / 1e9;
                         metrics.train(globalStep, epoch, r.loss(), lr, windowSteps * config.trainBatchSize() / secs,
-                                g.world(), r.acc1(), r.acc5());
+                                g.world(), r.acc1(), r.acc5(), scaler == null ? Double.NaN : scaler.scale(),
+                                scaler == null ? -1 : scaler.skippedSteps());
                         windowStart = System.nanoTime();
                         windowSteps = 0;
                     }
@@ -501,6 +536,16 @@ public final class Trainer {
                 flusher.close();
             }
         }
+    }
+
+    /** Whether every gradient value is finite (one reduction per array: a NaN or an Inf makes the sum non-finite). */
+    static boolean allFinite(Map<String, INDArray> grads) {
+        for (INDArray a : grads.values()) {
+            if (!Double.isFinite(a.sumNumber().doubleValue())) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private BackboneConfig backboneConfig() {
