@@ -15,6 +15,7 @@ import org.plsc4j.checkpoint.Checkpoints;
 import org.plsc4j.checkpoint.Manifest;
 import org.plsc4j.checkpoint.ManifestInfo;
 import org.plsc4j.core.ClassLayout;
+import org.plsc4j.core.FcStorage;
 import org.plsc4j.core.PartialFc;
 import org.plsc4j.core.TrainConfig;
 import org.plsc4j.core.TrainConfigs;
@@ -77,7 +78,10 @@ public final class CheckpointIo {
         int rank = fc.rank();
         int start = layout.start(rank);
         int end = layout.end(rank);
-        fc.load(ck.readFcWeights(start, end), ck.readFcMomentum(start, end));
+        // straight into the shard's storage (converted block by block when fc_dtype differs from the checkpoint's)
+        ck.readFcInto(start, end, true, fc.weights());
+        ck.readFcInto(start, end, false, fc.momentum());
+        fc.weightsChanged();
         backbone.load(ck.readBackbone());
         Map<String, Map<String, String>> arrays = ck.manifest().arrays();
         if (optimizer != null && arrays != null && arrays.containsKey(OPTIMIZER)) {
@@ -99,7 +103,16 @@ public final class CheckpointIo {
         CheckpointWriter w = CheckpointWriter.open(modelSaveDir, Integer.toString(epoch), runId + "-" + step, true);
         // a rank that fails here throws; its peers then fail at the barrier with the collective's
         // timeout naming it, and rank 0 never commits, so no incomplete checkpoint becomes visible
-        w.writeFcShard(rank, layout.start(rank), layout.end(rank), fc.weights(), fc.momentum());
+        int rows = layout.end(rank) - layout.start(rank);
+        if (!FcStorage.allFinite(fc.weights(), 0, rows) || !FcStorage.allFinite(fc.momentum(), 0, rows)) {
+            throw new IllegalStateException("checkpoint " + epoch + " (step " + step + "): rank " + rank
+                    + " FC shard holds Inf/NaN (expected: finite values; the checkpoint is not written)");
+        }
+        if (!Trainer.allFinite(backbone.parameters()) || !Trainer.allFinite(backbone.state())) {
+            throw new IllegalStateException("checkpoint " + epoch + " (step " + step + "): rank " + rank
+                    + " backbone holds Inf/NaN (expected: finite values; the checkpoint is not written)");
+        }
+                w.writeFcShard(rank, layout.start(rank), layout.end(rank), fc.weights(), fc.momentum());
         if (rank == 0) {
             Map<String, INDArray> all = new LinkedHashMap<>(backbone.parameters());
             all.putAll(backbone.state());
