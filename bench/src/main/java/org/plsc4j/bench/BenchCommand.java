@@ -12,6 +12,7 @@ import picocli.CommandLine.Command;
 @Command(name = "bench", mixinStandardHelpOptions = true,
         header = "Benchmarks: plsc4j against baselines measured in the same run.",
         description = "Benchmarks: plsc4j against baselines measured in the same run.",
-        subcommands = {FcBench.class, AllGatherBench.class, TrainBench.class, FlushBench.class, FailoverBench.class})
+        subcommands = {FcBench.class, AllGatherBench.class, TrainBench.class, FlushBench.class, FailoverBench.class,
+            CapacityBench.class})
 public final class BenchCommand {
 }
