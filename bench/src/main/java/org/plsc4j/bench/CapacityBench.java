@@ -74,14 +74,14 @@ public final class CapacityBench implements Callable<Integer> {
     @Option(names = "--steps", defaultValue = "10", description = "Training steps a probe must complete (default: ${DEFAULT-VALUE}).")
     int steps;
 
-    @Option(names = "--max-probes", defaultValue = "4", description = "Probes per implementation (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--max-probes", defaultValue = "3", description = "Probes per implementation (default: ${DEFAULT-VALUE}).")
     int maxProbes;
 
     @Option(names = "--precision", defaultValue = "0.05",
             description = "Stop when (fail - ok) / ok is below this (default: ${DEFAULT-VALUE}).")
     double precision;
 
-    @Option(names = "--probe-timeout-min", defaultValue = "15", description = "A probe taking longer fails (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--probe-timeout-min", defaultValue = "30", description = "A probe taking longer fails (default: ${DEFAULT-VALUE}).")
     int probeTimeoutMin;
 
     @Option(names = "--no-dl4j", description = "Skip the DL4J search (its fields are null).")
