@@ -41,6 +41,10 @@ public final class HalfFloats {
         int bits = Float.floatToRawIntBits(f);
         int sign = (bits >>> 16) & 0x8000;
         int abs = bits & 0x7fffffff;
+        if (abs - 0x38800000 >= 0 && abs < 0x477ff000) { // the common case first: a normal half
+            int r = abs + 0xfff + ((abs >>> 13) & 1);
+            return (short) (sign | ((r - 0x38000000) >>> 13));
+        }
         if (abs >= 0x7f800000) {
             return (short) (sign | 0x7c00 | (abs > 0x7f800000 ? 0x200 | ((abs >>> 13) & 0x3ff) : 0));
         }

@@ -93,8 +93,7 @@ public final class StoredRows {
                     throw new IndexOutOfBoundsException("row : " + r + " (expected: 0 <= row < " + limit + ")");
                 }
                 p.position((long) j * d).get(row, 0, d);
-                a.roundInPlace(row);
-                a.write(r, 1, row, 0);
+                a.writeRounding(r, row);
                 if (norms != null) {
                     norms[j] = norm(row, d);
                 }
@@ -243,15 +242,17 @@ public final class StoredRows {
             s.position(r0 * d).put(b, 0, len);
         }
 
-        /** Rounds a row to what storing it keeps (identity for FLOAT). */
-        void roundInPlace(float[] row) {
+        /** Writes one row at {@code r} and leaves in {@code row} what was stored (one conversion each way). */
+        void writeRounding(long r, float[] row) {
+            int len = row.length;
             if (f != null) {
+                f.position(r * d).put(row, 0, len);
                 return;
             }
-            for (int i = 0; i < row.length; i++) {
-                row[i] = bf16 ? HalfFloats.bf16ToFloat(HalfFloats.floatToBf16(row[i]))
-                        : HalfFloats.halfToFloat(HalfFloats.floatToHalf(row[i]));
-            }
+            short[] b = bits(len);
+            HalfFloats.fromFloat(row, b, len, bf16);
+            s.position(r * d).put(b, 0, len);
+            HalfFloats.toFloat(b, row, len, bf16);
         }
 
         private short[] bits(int len) {
