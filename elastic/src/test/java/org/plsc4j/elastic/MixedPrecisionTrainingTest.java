@@ -76,6 +76,20 @@ class MixedPrecisionTrainingTest {
             }
         }
         assertTrue(lastScale > 1024, "loss_scale " + lastScale);
+        // the scaler's state is in the checkpoint and a warm start continues from it (not from 1024)
+        Checkpoint ck = Checkpoint.open(f16Dir.resolve("2"));
+        assertEquals(lastScale, ck.extra().get("loss_scaling").get("scale").asDouble(), "checkpointed loss scale");
+        Path resumed = dir.resolve("f16-resumed");
+        Jobs.trainInProcess(tiny(resumed).setMixedPrecision(true, 1024, 4, 2, 2.0, 0.5, true, null).setTrainEpochs(4)
+                .setWithTest(false).setCheckpointDir(ck.dir().toString()).config(), null, null);
+        JsonNode first = null;
+        for (String line : Files.readAllLines(resumed.resolve("metrics.jsonl"))) {
+            JsonNode n = m.readTree(line);
+            if (first == null && n.get("event").asText().equals("train")) {
+                first = n;
+            }
+        }
+        assertTrue(first != null && first.get("loss_scale").asDouble() >= lastScale, String.valueOf(first));
         for (String line : Files.readAllLines(bf16Dir.resolve("metrics.jsonl"))) {
             assertTrue(!line.contains("loss_scale"), "no loss scaling without use_fp16: " + line);
         }

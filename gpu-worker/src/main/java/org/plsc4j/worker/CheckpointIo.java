@@ -16,6 +16,7 @@ import org.plsc4j.checkpoint.Manifest;
 import org.plsc4j.checkpoint.ManifestInfo;
 import org.plsc4j.core.ClassLayout;
 import org.plsc4j.core.FcStorage;
+import org.plsc4j.core.LossScaler;
 import org.plsc4j.core.PartialFc;
 import org.plsc4j.core.TrainConfig;
 import org.plsc4j.core.TrainConfigs;
@@ -34,6 +35,9 @@ public final class CheckpointIo {
 
     /** Sub-directory of the optimizer state arrays. */
     public static final String OPTIMIZER = "optimizer";
+
+    /** Key in the manifest's {@code extra} of the loss scaler's state (use_fp16 jobs). */
+    public static final String LOSS_SCALING = "loss_scaling";
 
     private CheckpointIo() {
     }
@@ -90,6 +94,21 @@ public final class CheckpointIo {
     }
 
     /**
+     * Restores the loss scaler from a checkpoint's {@code extra.loss_scaling} (warm start of a use_fp16
+     * job); returns false, leaving it at init_loss_scaling, when the checkpoint has none.
+     */
+    public static boolean restoreLossScaler(Checkpoint ck, LossScaler scaler) {
+        ObjectNode extra = ck.extra();
+        if (scaler == null || extra == null || !extra.has(LOSS_SCALING)) {
+            return false;
+        }
+        var ls = extra.get(LOSS_SCALING);
+        scaler.restore((float) ls.get("scale").asDouble(), ls.get("good_steps").asInt(), ls.get("bad_steps").asInt(),
+                ls.get("skipped_steps").asLong());
+        return true;
+    }
+
+    /**
      * Writes checkpoint {@code model_save_dir/<epoch>} from every rank: each its FC shard, rank 0 the
      * backbone, the optimizer state and (after a barrier) the manifest, which makes it visible.
      *
@@ -97,6 +116,18 @@ public final class CheckpointIo {
      */
     public static Path save(Path modelSaveDir, int epoch, long step, String runId, TrainConfig config, PartialFc fc,
                             Backbone backbone, Optimizer optimizer, Collective collective) throws IOException {
+        return save(modelSaveDir, epoch, step, runId, config, fc, backbone, optimizer, collective, null);
+    }
+
+    /**
+     * As {@link #save(Path, int, long, String, TrainConfig, PartialFc, Backbone, Optimizer, Collective)}, with
+     * the loss scaler's state (use_fp16) in the manifest's {@code extra.loss_scaling}: {@code scale},
+     * {@code good_steps}, {@code bad_steps}, {@code skipped_steps}. A checkpoint whose FC or backbone
+     * holds Inf/NaN is refused (IllegalStateException naming the rank), never written.
+     */
+    public static Path save(Path modelSaveDir, int epoch, long step, String runId, TrainConfig config, PartialFc fc,
+                            Backbone backbone, Optimizer optimizer, Collective collective, LossScaler scaler)
+            throws IOException {
         Trainer.ensureDir(modelSaveDir);
         int rank = collective.rank();
         ClassLayout layout = fc.layout();
@@ -127,6 +158,13 @@ public final class CheckpointIo {
             ObjectNode extra = JsonNodeFactory.instance.objectNode();
             extra.put("model_name", config.modelName());
             extra.put("run_id", runId);
+            if (scaler != null) {
+                ObjectNode ls = extra.putObject(LOSS_SCALING);
+                ls.put("scale", scaler.scale());
+                ls.put("good_steps", scaler.goodSteps());
+                ls.put("bad_steps", scaler.badSteps());
+                ls.put("skipped_steps", scaler.skippedSteps());
+            }
             out = w.commit(new ManifestInfo(config.numClasses(), config.embSize(), collective.worldSize(),
                     layout.kind(), step, epoch, TrainConfigs.toTree(config), extra));
         }

@@ -271,6 +271,7 @@ public final class Trainer {
             if (!config.checkpointDir().isEmpty()) {
                 Checkpoint ck = CheckpointIo.resolve(Path.of(config.checkpointDir()));
                 CheckpointIo.load(ck, config, g.fc(), backbone, optimizer);
+                CheckpointIo.restoreLossScaler(ck, scaler);
                 cursor.epoch = ck.epoch() + 1;
                 cursor.step = 0;
                 cursor.global = ck.step();
@@ -315,7 +316,9 @@ public final class Trainer {
                 int[] who = {mine == max ? -c.rank() : Integer.MIN_VALUE};
                 c.allReduce(who, ReduceOp.MAX);
                 int source = -who[0]; // the lowest rank among the most advanced
-                int[] cur = {cursor.epoch, cursor.step, (int) (cursor.global >>> 32), (int) cursor.global};
+                int[] cur = {cursor.epoch, cursor.step, (int) (cursor.global >>> 32), (int) cursor.global,
+                    scaler == null ? 0 : Float.floatToIntBits(scaler.scale()), scaler == null ? 0 : scaler.goodSteps(),
+                    scaler == null ? 0 : scaler.badSteps(), scaler == null ? 0 : (int) scaler.skippedSteps()};
                 c.broadcast(cur, source);
                 Map<String, INDArray> state = new LinkedHashMap<>(backbone.parameters());
                 state.putAll(backbone.state());
@@ -326,6 +329,10 @@ public final class Trainer {
                     cursor.epoch = cur[0];
                     cursor.step = cur[1];
                     cursor.global = ((long) cur[2] << 32) | (cur[3] & 0xFFFFFFFFL);
+                    if (scaler != null) {
+                        // every rank must scale alike: the loss scaler travels with the cursor
+                        scaler.restore(Float.intBitsToFloat(cur[4]), cur[5], cur[6], cur[7]);
+                    }
                     backbone.load(got);
                     optimizer.loadState(opt);
                 }
@@ -375,7 +382,7 @@ public final class Trainer {
                 }
                 int epoch = cursor.epoch;
                 lastCheckpoint = CheckpointIo.save(saveDir, epoch, cursor.global, runId + "-g" + g.number(), config,
-                        g.fc(), backbone, optimizer, g.collective());
+                        g.fc(), backbone, optimizer, g.collective(), scaler);
                 if (metrics != null) {
                     metrics.event("checkpoint", Map.of("epoch", epoch, "step", cursor.global, "dir",
                             lastCheckpoint.toString()));
