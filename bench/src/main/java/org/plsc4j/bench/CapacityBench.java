@@ -197,16 +197,18 @@ public final class CapacityBench implements Callable<Integer> {
         cmd.add("-Dorg.bytedeco.javacpp.maxbytes=" + offHeap);
         cmd.add("-Dorg.bytedeco.javacpp.maxphysicalbytes=" + budget);
         cmd.add("-cp");
-        cmd.add(System.getProperty("java.class.path"));
+        cmd.add(absoluteClassPath());
         cmd.add(CapacityProbe.class.getName());
         for (Object a : new Object[] {impl, classes, emb, batch, sampleRatio, dtype.key(), steps, seed}) {
             cmd.add(String.valueOf(a));
         }
         LOG.info("capacity: {} with {} classes x {} ({}), budget {} MiB (heap {} MiB)", impl, classes, emb,
                 impl.equals("plsc4j") ? dtype : "float32", budget / MIB, heap / MIB);
-        Path err = Files.createTempFile("plsc4j-capacity-", ".log");
+        // the probe runs in a scratch directory: DL4J writes a crash dump into the working directory on OOM
+        Path work = Files.createTempDirectory("plsc4j-capacity-");
+        Path err = work.resolve("stderr.log");
         long t0 = System.nanoTime();
-        Process p = new ProcessBuilder(cmd).redirectError(err.toFile()).start();
+        Process p = new ProcessBuilder(cmd).directory(work.toFile()).redirectError(err.toFile()).start();
         String out;
         String exit;
         try (InputStream in = p.getInputStream()) {
@@ -248,8 +250,29 @@ public final class CapacityBench implements Callable<Integer> {
         } else {
             LOG.info("capacity: {} {} classes: ok in {} s, step {} ms", impl, classes, seconds, stepMs);
         }
-        Files.deleteIfExists(err);
+        try (var files = Files.list(work)) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                Files.deleteIfExists(f);
+            }
+        }
+        Files.deleteIfExists(work);
         return new Probe(impl, classes, ok, seconds, initMs, stepMs, exit);
+    }
+
+    /** This JVM's class path with every entry absolute (the probe runs in another directory). */
+    private static String absoluteClassPath() {
+        StringBuilder sb = new StringBuilder();
+        for (String e : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
+            if (e.isEmpty()) {
+                continue;
+            }
+            if (sb.length() > 0) {
+                sb.append(java.io.File.pathSeparatorChar);
+            }
+            sb.append(e.endsWith("*") ? Path.of(e.substring(0, e.length() - 1)).toAbsolutePath() + java.io.File.separator
+                    + "*" : Path.of(e).toAbsolutePath().toString());
+        }
+        return sb.toString();
     }
 
     private static double machineGib() {
