@@ -191,8 +191,11 @@ public final class Entry {
     }
 
     /**
-     * PLSC's {@code set_mixed_precision}. Recorded; {@code useFp16 = true} is rejected until the
-     * mixed-precision issue lands (see {@link TrainConfig}).
+     * PLSC's {@code set_mixed_precision}: with {@code useFp16} the loss is scaled (dynamically, Paddle's
+     * rules, unless {@code useDynamicLossScaling} is false) and the FC shards are stored in float16
+     * unless {@link #setFcDtype} says otherwise; compute stays float32 on the CPU backend.
+     * {@code ampLists} names the parts stored in low precision ({@code fc_weights}, {@code fc_momentum};
+     * null for both). See README "Mixed precision".
      */
     public Entry setMixedPrecision(boolean useFp16, double initLossScaling, int incrEveryNSteps,
                                    int decrEveryNNanOrInf, double incrRatio, double decrRatio,
@@ -205,6 +208,14 @@ public final class Entry {
         set("decr_ratio", decrRatio);
         set("use_dynamic_loss_scaling", useDynamicLossScaling);
         return set("amp_lists", ampLists);
+    }
+
+    /**
+     * The FC shards' storage type ({@code fc_dtype}): float32, float16 or bfloat16 (plsc4j's own key:
+     * half storage doubles the classes that fit in memory; bfloat16 needs no loss scaling).
+     */
+    public Entry setFcDtype(String fcDtype) {
+        return set("fc_dtype", fcDtype);
     }
 
     /** PLSC's {@code set_mixed_precision(use_fp16)} with PLSC's defaults for the rest. */

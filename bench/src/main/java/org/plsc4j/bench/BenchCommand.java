@@ -13,6 +13,7 @@ import picocli.CommandLine.Command;
         header = "Benchmarks: plsc4j against baselines measured in the same run.",
         description = "Benchmarks: plsc4j against baselines measured in the same run.",
         subcommands = {FcBench.class, AllGatherBench.class, TrainBench.class, FlushBench.class, FailoverBench.class,
-            ServeBench.class, PreprocessBench.class, HdfsBench.class})
+            ServeBench.class, PreprocessBench.class, HdfsBench.class,
+            CapacityBench.class})
 public final class BenchCommand {
 }

@@ -20,6 +20,8 @@ import org.plsc4j.checkpoint.internal.Json;
 import org.plsc4j.checkpoint.internal.ManifestValidator;
 import org.plsc4j.checkpoint.internal.Sha256;
 import org.plsc4j.core.ClassLayout;
+import org.plsc4j.core.FcDtype;
+import org.plsc4j.core.FcStorage;
 import org.plsc4j.core.io.Npy;
 import org.plsc4j.core.io.NpyDType;
 
@@ -111,14 +113,43 @@ public final class Checkpoint {
         return new FcRows(classStart, readFcWeights(classStart, classEnd), readFcMomentum(classStart, classEnd));
     }
 
-    /** Weights [classEnd − classStart, D] of classes {@code [classStart, classEnd)}. */
+    /**
+     * Weights [classEnd − classStart, D] of classes {@code [classStart, classEnd)}, in the checkpoint's
+     * storage type ({@link #fcWeightsDtype()}: FLOAT, HALF or BFLOAT16).
+     */
     public INDArray readFcWeights(int classStart, int classEnd) throws IOException {
-        return readFc(classStart, classEnd, true);
+        INDArray out = Nd4j.createUninitialized(fcWeightsDtype().dataType(), new long[] {classEnd - classStart,
+            embSize()}, 'c');
+        readFcInto(classStart, classEnd, true, out);
+        return out;
     }
 
-    /** Momentum [classEnd − classStart, D] of classes {@code [classStart, classEnd)}. */
+    /** Momentum [classEnd − classStart, D] of classes {@code [classStart, classEnd)}, in {@link #fcMomentumDtype()}. */
     public INDArray readFcMomentum(int classStart, int classEnd) throws IOException {
-        return readFc(classStart, classEnd, false);
+        INDArray out = Nd4j.createUninitialized(fcMomentumDtype().dataType(), new long[] {classEnd - classStart,
+            embSize()}, 'c');
+        readFcInto(classStart, classEnd, false, out);
+        return out;
+    }
+
+    /** The FC weights' storage type (float32 for checkpoints written before {@code fc_dtype} existed). */
+    public FcDtype fcWeightsDtype() {
+        return manifest.fcDtypes().weightsType();
+    }
+
+    /** The FC momentum's storage type. */
+    public FcDtype fcMomentumDtype() {
+        return manifest.fcDtypes().momentumType();
+    }
+
+    /**
+     * Reads the weights ({@code weights}) or the momentum of classes {@code [classStart, classEnd)} into
+     * {@code dst} ([classEnd − classStart, D], C order, FLOAT, HALF or BFLOAT16): straight from the files
+     * when the types match, else converted in blocks of rows (rounded to nearest even when narrowing).
+     * This is how a warm start fills a shard without a second full-size copy.
+     */
+    public void readFcInto(int classStart, int classEnd, boolean weights, INDArray dst) throws IOException {
+        readFc(classStart, classEnd, weights, dst);
     }
 
     /** The backbone arrays by parameter name (sorted). */
@@ -181,13 +212,19 @@ public final class Checkpoint {
 
     // ------------------------------------------------------------------ internals
 
-    private INDArray readFc(int classStart, int classEnd, boolean weights) throws IOException {
+    private void readFc(int classStart, int classEnd, boolean weights, INDArray out) throws IOException {
         if (classStart < 0 || classStart >= classEnd || classEnd > numClasses()) {
             throw new IllegalArgumentException("class range : [" + classStart + ", " + classEnd
                     + ") (expected: 0 <= class_start < class_end <= num_classes = " + numClasses() + ")");
         }
         int d = embSize();
-        INDArray out = Nd4j.createUninitialized(DataType.FLOAT, new long[] {classEnd - classStart, d}, 'c');
+        if (out.rank() != 2 || out.rows() != classEnd - classStart || out.columns() != d || out.ordering() != 'c') {
+            throw new IllegalArgumentException("destination : " + Arrays.toString(out.shape()) + " (expected: C-order ["
+                    + (classEnd - classStart) + ", " + d + "])");
+        }
+        FcDtype stored = weights ? fcWeightsDtype() : fcMomentumDtype();
+        NpyDType want = NpyDType.of(stored.dataType());
+        boolean direct = FcDtype.of(out.dataType()) == stored;
         for (int r = layout.ownerOf(classStart); r < layout.worldSize() && layout.start(r) < classEnd; r++) {
             Manifest.Shard s = manifest.shards().get(r);
             String path = weights ? s.weights() : s.momentum();
@@ -196,17 +233,29 @@ public final class Checkpoint {
             try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
                 Npy.Header h = Npy.readHeader(ch, file.toString());
                 long[] expected = {s.classEnd() - s.classStart(), d};
-                if (h.dtype() != NpyDType.F4 || !Arrays.equals(h.shape(), expected)) {
+                if (h.dtype() != want || !Arrays.equals(h.shape(), expected)) {
                     throw new CheckpointException(file + ": array : " + h.dtype().descr() + " " + h.shapeString()
-                            + " (expected: <f4 (" + expected[0] + ", " + d + ") for classes [" + s.classStart() + ", "
-                            + s.classEnd() + ") of shards[" + r + "])");
+                            + " (expected: " + want.descr() + " (" + expected[0] + ", " + d + ") for classes ["
+                            + s.classStart() + ", " + s.classEnd() + ") of shards[" + r + "], fc_dtype " + stored + ")");
                 }
                 int lo = Math.max(classStart, s.classStart());
                 int hi = Math.min(classEnd, s.classEnd());
-                Npy.readRows(ch, h, file.toString(), lo - s.classStart(), hi - s.classStart(), out, lo - classStart);
+                if (direct) {
+                    Npy.readRows(ch, h, file.toString(), lo - s.classStart(), hi - s.classStart(), out, lo - classStart);
+                    continue;
+                }
+                int block = Math.max(1, (4 << 20) / (d * stored.bytes()));
+                INDArray tmp = Nd4j.createUninitialized(stored.dataType(), new long[] {block, d}, 'c');
+                float[] buf = new float[block * d];
+                for (int c0 = lo; c0 < hi; c0 += block) {
+                    int n = Math.min(block, hi - c0);
+                    INDArray t = n == block ? tmp : Nd4j.createUninitialized(stored.dataType(), new long[] {n, d}, 'c');
+                    Npy.readRows(ch, h, file.toString(), c0 - s.classStart(), c0 - s.classStart() + n, t, 0);
+                    FcStorage.read(t, 0, n, buf, 0);
+                    FcStorage.write(out, c0 - classStart, n, buf, 0);
+                }
             }
         }
-        return out;
     }
 
     private Map<String, INDArray> readGroup(Map<String, String> group) throws IOException {

@@ -108,7 +108,8 @@ public final class CheckpointWriter {
 
     /**
      * Writes rank {@code rank}'s FC shard: {@code fc/rank-NNNNN-weights.npy} and {@code -momentum.npy}
-     * ([classEnd − classStart, D] float32, row j = class classStart + j), then the rank's sidecar. The
+     * ([classEnd − classStart, D] in the arrays' storage type: float32 {@code <f4}, float16 {@code <f2},
+     * bfloat16 {@code <u2}; row j = class classStart + j), then the rank's sidecar. The
      * files are forced to the device before the sidecar appears.
      */
     public void writeFcShard(int rank, int classStart, int classEnd, INDArray weights, INDArray momentum)
@@ -177,6 +178,7 @@ public final class CheckpointWriter {
         ClassLayout layout = info.classLayout();
         List<Manifest.Shard> shards = new ArrayList<>();
         List<Manifest.FileEntry> all = new ArrayList<>();
+        Manifest.FcDtypes dtypes = null;
         List<Integer> missing = new ArrayList<>();
         for (int r = 0; r < info.worldSize(); r++) {
             if (!Files.isRegularFile(staging.resolve(Sidecar.path(r)))) {
@@ -219,13 +221,20 @@ public final class CheckpointWriter {
                 all.add(f);
             }
             shards.add(new Manifest.Shard(r, s.classStart(), s.classEnd(), s.weights().path(), s.momentum().path()));
+            Manifest.FcDtypes t = new Manifest.FcDtypes(fileDtype(staging.resolve(s.weights().path())).key(),
+                    fileDtype(staging.resolve(s.momentum().path())).key());
+            if (dtypes != null && !dtypes.equals(t)) {
+                throw new CheckpointException(where + ": fc_dtype : " + t + " (expected: " + dtypes
+                        + " as rank 0 wrote; all ranks store the FC in one type)");
+            }
+            dtypes = t;
         }
         List<Manifest.FileEntry> own = new ArrayList<>(files);
         own.sort(Comparator.comparing(Manifest.FileEntry::path));
         all.addAll(own);
         Manifest manifest = new Manifest(Manifest.FORMAT_VERSION, info.numClasses(), info.embSize(), info.worldSize(),
                 info.layout().name().toLowerCase(java.util.Locale.ROOT), shards, backbone, arrays, all, info.step(),
-                info.epoch(), info.config(), Versions.provenance(info.worldSize()), info.extra());
+                info.epoch(), info.config(), Versions.provenance(info.worldSize()), info.extra(), dtypes);
         ManifestValidator.validate(manifest);
 
         Durable.writeAtomically(staging.resolve(Manifest.FILE_NAME), Json.bytes(manifest));
@@ -356,12 +365,27 @@ public final class CheckpointWriter {
         }
     }
 
+    @SuppressWarnings("deprecation") // DataType.HALF: what ND4J M2.1 creates for float16
     private static void checkFc(String what, INDArray a, long rows, long cols) {
         Objects.requireNonNull(a, what);
-        if (a.rank() != 2 || a.rows() != rows || a.columns() != cols || a.dataType() != DataType.FLOAT) {
+        DataType t = a.dataType();
+        if (a.rank() != 2 || a.rows() != rows || a.columns() != cols
+                || !(t == DataType.FLOAT || t == DataType.HALF || t == DataType.FLOAT16 || t == DataType.BFLOAT16)) {
             throw new IllegalArgumentException(what + " : " + a.dataType() + " " + java.util.Arrays.toString(a.shape())
-                    + " (expected: FLOAT [" + rows + ", " + cols + "], one row per class of the range)");
+                    + " (expected: FLOAT, HALF or BFLOAT16 [" + rows + ", " + cols + "], one row per class of the range)");
         }
+    }
+
+    /** The FC storage type of a written {@code .npy} file, from its header ({@code <u2} is bfloat16). */
+    private static org.plsc4j.core.FcDtype fileDtype(Path file) throws IOException {
+        Npy.Header h = Npy.readHeader(file);
+        return switch (h.dtype()) {
+            case F4 -> org.plsc4j.core.FcDtype.FLOAT32;
+            case F2 -> org.plsc4j.core.FcDtype.FLOAT16;
+            case U2 -> org.plsc4j.core.FcDtype.BFLOAT16;
+            default -> throw new CheckpointException(file + ": dtype : " + h.dtype().descr()
+                    + " (expected: <f4, <f2 or <u2 for an FC shard)");
+        };
     }
 
     private static void checkName(String s, String what) {

@@ -35,7 +35,7 @@ import org.plsc4j.core.ClassLayout;
  * @param extra anything else the trainer wants to keep (may be null)
  */
 @JsonPropertyOrder({"format_version", "num_classes", "emb_size", "world_size", "layout", "step", "epoch", "shards",
-    "backbone", "arrays", "files", "config", "provenance", "extra"})
+    "backbone", "arrays", "files", "config", "provenance", "extra", "fc_dtype"})
 public record Manifest(
         @JsonProperty(value = "format_version", required = true) int formatVersion,
         @JsonProperty(value = "num_classes", required = true) int numClasses,
@@ -50,7 +50,8 @@ public record Manifest(
         @JsonProperty(value = "epoch", required = true) int epoch,
         @JsonProperty(value = "config", required = true) ObjectNode config,
         @JsonProperty(value = "provenance", required = true) Provenance provenance,
-        @JsonProperty(value = "extra") @JsonInclude(JsonInclude.Include.NON_NULL) ObjectNode extra) {
+        @JsonProperty(value = "extra") @JsonInclude(JsonInclude.Include.NON_NULL) ObjectNode extra,
+        @JsonProperty(value = "fc_dtype") @JsonInclude(JsonInclude.Include.NON_NULL) FcDtypes fcDtype) {
 
     /** The format this code writes and the only one it reads. */
     public static final int FORMAT_VERSION = 1;
@@ -70,6 +71,44 @@ public record Manifest(
             arrays = Collections.unmodifiableMap(copy);
         }
         files = files == null ? null : Collections.unmodifiableList(new ArrayList<>(files));
+    }
+
+    /** The storage types of the FC files ({@code fc_dtype}; absent in checkpoints from before it: float32). */
+    public FcDtypes fcDtypes() {
+        return fcDtype == null ? FcDtypes.FLOAT32 : fcDtype;
+    }
+
+    /**
+     * The storage type of the FC weights and momentum files: {@code float32} ({@code .npy} {@code <f4}),
+     * {@code float16} ({@code <f2}) or {@code bfloat16} ({@code <u2}, the raw 16 bits: numpy has no
+     * bfloat16; {@code np.uint32(a) << 16} viewed as float32 gives the values).
+     *
+     * @param weights the weights files' type
+     * @param momentum the momentum files' type
+     */
+    @JsonPropertyOrder({"weights", "momentum"})
+    public record FcDtypes(
+            @JsonProperty(value = "weights", required = true) String weights,
+            @JsonProperty(value = "momentum", required = true) String momentum) {
+
+        /** What a manifest without {@code fc_dtype} means. */
+        public static final FcDtypes FLOAT32 = new FcDtypes("float32", "float32");
+
+        /** Validates the names. */
+        public FcDtypes {
+            org.plsc4j.core.FcDtype.parse("fc_dtype.weights", weights);
+            org.plsc4j.core.FcDtype.parse("fc_dtype.momentum", momentum);
+        }
+
+        /** The weights' type. */
+        public org.plsc4j.core.FcDtype weightsType() {
+            return org.plsc4j.core.FcDtype.parse("fc_dtype.weights", weights);
+        }
+
+        /** The momentum's type. */
+        public org.plsc4j.core.FcDtype momentumType() {
+            return org.plsc4j.core.FcDtype.parse("fc_dtype.momentum", momentum);
+        }
     }
 
     /** The class layout the FC shards were saved with. */

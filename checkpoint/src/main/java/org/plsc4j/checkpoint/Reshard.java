@@ -5,6 +5,9 @@ import java.nio.file.Path;
 import java.util.Map;
 import java.util.Objects;
 import java.util.UUID;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.plsc4j.core.FcDtype;
 import org.plsc4j.core.ClassLayout;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -40,7 +43,7 @@ public final class Reshard {
     }
 
     /** Frees an array's native memory now rather than when the GC finds it (shards can be GiBs). */
-    private static void release(org.nd4j.linalg.api.ndarray.INDArray a) {
+    private static void release(INDArray a) {
         if (a.closeable()) {
             a.close();
         }
@@ -51,6 +54,15 @@ public final class Reshard {
      * split over {@code newWorldSize} ranks by {@code layout}. The output appears atomically when complete.
      */
     public static Result run(Path inDir, Path outDir, int newWorldSize, ClassLayout.Kind layout) throws IOException {
+        return run(inDir, outDir, newWorldSize, layout, null);
+    }
+
+    /**
+     * As {@link #run(Path, Path, int, ClassLayout.Kind)}, storing the FC weights and momentum as
+     * {@code fcDtype} (null: as in the input). Widening is exact; narrowing rounds to nearest even.
+     */
+    public static Result run(Path inDir, Path outDir, int newWorldSize, ClassLayout.Kind layout, FcDtype fcDtype)
+            throws IOException {
         Objects.requireNonNull(layout, "layout");
         Checkpoint in = Checkpoint.open(inDir);
         Manifest m = in.manifest();
@@ -77,10 +89,16 @@ public final class Reshard {
                 }
             }
             for (int r = 0; r < newWorldSize; r++) {
-                FcRows rows = in.readFcRows(to.start(r), to.end(r));
-                w.writeFcShard(r, to.start(r), to.end(r), rows.weights(), rows.momentum());
-                release(rows.weights());
-                release(rows.momentum());
+                long[] shape = {to.end(r) - to.start(r), m.embSize()};
+                INDArray wr = Nd4j.createUninitialized((fcDtype != null ? fcDtype : in.fcWeightsDtype()).dataType(),
+                        shape, 'c');
+                in.readFcInto(to.start(r), to.end(r), true, wr);
+                INDArray mr = Nd4j.createUninitialized((fcDtype != null ? fcDtype : in.fcMomentumDtype()).dataType(),
+                        shape, 'c');
+                in.readFcInto(to.start(r), to.end(r), false, mr);
+                w.writeFcShard(r, to.start(r), to.end(r), wr, mr);
+                release(wr);
+                release(mr);
                 LOG.debug("reshard: rank {} of {}: classes [{}, {})", r, newWorldSize, to.start(r), to.end(r));
             }
             Path done = w.commit(new ManifestInfo(m.numClasses(), m.embSize(), newWorldSize, layout, m.step(), m.epoch(),

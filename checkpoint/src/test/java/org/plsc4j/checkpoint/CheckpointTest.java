@@ -246,7 +246,7 @@ class CheckpointTest {
         CheckpointWriter w = CheckpointWriter.open(dir, "5", "s");
         e = assertThrows(IllegalArgumentException.class,
                 () -> w.writeFcShard(0, 0, 3, Nd4j.zeros(2, 4).castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT), Nd4j.zeros(3, 4)));
-        assertEquals("weights : FLOAT [2, 4] (expected: FLOAT [3, 4], one row per class of the range)", e.getMessage());
+        assertEquals("weights : FLOAT [2, 4] (expected: FLOAT, HALF or BFLOAT16 [3, 4], one row per class of the range)", e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> w.writeArrays("fc", Map.of()));
         assertTrue(e.getMessage().startsWith("subdir : \"fc\""), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> new ManifestInfo(10, 4, 3, ClassLayout.Kind.BALANCED, -1, 0, null, null));

@@ -33,6 +33,9 @@ class FixtureTest {
         long bytes = cp.verifyAll();
         assertEquals(cp.manifest().files().stream().mapToLong(Manifest.FileEntry::bytes).sum(), bytes);
         assertEquals(ClassLayout.balanced(10, 3), cp.layout());
+        assertEquals(null, cp.manifest().fcDtype(), "written before fc_dtype existed");
+        assertEquals(org.plsc4j.core.FcDtype.FLOAT32, cp.fcWeightsDtype());
+        assertEquals(org.plsc4j.core.FcDtype.FLOAT32, cp.fcMomentumDtype());
         assertEquals(120, cp.step());
         assertEquals(3, cp.epoch());
         assertEquals(0.5, cp.config().get("margin").get("m2").asDouble());

@@ -53,6 +53,25 @@ class ReshardCommandTest {
     }
 
     @Test
+    void fcDtypeConvertsTheFcFiles() throws Exception {
+        Path out = tmp.resolve("bf16");
+        Run r = run("--in", fixture().toString(), "--out", out.toString(), "--world-size", "2", "--fc-dtype", "bfloat16");
+        assertEquals(0, r.code(), r.err());
+        Checkpoint cp = Checkpoint.open(out);
+        assertEquals(org.plsc4j.core.FcDtype.BFLOAT16, cp.fcWeightsDtype());
+        float[] in = Checkpoint.open(fixture()).readFcWeights(0, 10).data().asFloat();
+        float[] got = new float[in.length];
+        org.plsc4j.core.FcStorage.read(cp.readFcWeights(0, 10), 0, 10, got, 0);
+        for (int i = 0; i < in.length; i++) {
+            assertEquals(org.plsc4j.core.FcDtype.BFLOAT16.round(in[i]), got[i], "value " + i);
+        }
+        Run bad = run("--in", fixture().toString(), "--out", tmp.resolve("y").toString(), "--world-size", "2",
+                "--fc-dtype", "int8");
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("fc_dtype : int8 (expected: one of [float32, float16, bfloat16])"), bad.err());
+    }
+
+    @Test
     void badOptionsAreUsageErrors() throws Exception {
         Run r = run("--in", fixture().toString(), "--out", tmp.resolve("x").toString(), "--world-size", "2", "--layout", "round");
         assertEquals(2, r.code());

@@ -13,6 +13,7 @@ import org.plsc4j.core.internal.Dense;
 import org.plsc4j.core.internal.MarginSoftmaxKernel;
 import org.plsc4j.core.internal.MomentumUpdate;
 import org.plsc4j.core.internal.RowCopy;
+import org.plsc4j.core.internal.StoredRows;
 
 /**
  * One rank's shard of a (Partial) FC layer with margin softmax, trained with SGD momentum: the last
@@ -38,6 +39,16 @@ import org.plsc4j.core.internal.RowCopy;
  * initialised from N(0, 0.01²) seeded per class id, so the initial model does not depend on the
  * number of ranks. Momentum follows Paddle's {@code Momentum} with L2 decay:
  * {@code v ← μ·v + (g + wd·w); w ← w − lr·v}, applied to the sampled rows only.
+ *
+ * <p>Storage ({@link FcDtype}): weights and momentum may each be stored in float16 or bfloat16 to fit
+ * more classes; the step gathers the touched rows into its reused float32 chunk buffers, computes in
+ * float32 and writes them back rounded to nearest even. There is no float32 master copy, and no
+ * full-size float32 array of a half-precision shard is ever made.
+ *
+ * <p>Mixed precision with loss scaling needs the update decision before any update: {@link
+ * #forwardBackward} computes the loss and the gradients (scaled by the loss scale) and reports whether
+ * they are finite, then {@link #applyUpdate} (unscaling) or {@link #discardUpdate} finishes the step.
+ * {@link #step} does both.
  */
 public final class PartialFc {
 
@@ -55,8 +66,21 @@ public final class PartialFc {
      * @param acc1 fraction of the global batch whose label's cosine is the largest of all (sampled)
      *     classes over all ranks; NaN unless requested
      * @param acc5 the same for the five largest; NaN unless requested
+     * @param gradsFinite whether the loss and this rank's FC gradients (dL/dlogits, which bound the weight
+     *     gradient since the normalised features have norm 1, and dL/dfeatures) are all finite
      */
-    public record StepResult(double loss, INDArray featureGrad, int sampledClasses, double acc1, double acc5) {
+    public record StepResult(double loss, INDArray featureGrad, int sampledClasses, double acc1, double acc5,
+                             boolean gradsFinite) {
+
+        /** A result whose gradients are finite. */
+        public StepResult(double loss, INDArray featureGrad, int sampledClasses, double acc1, double acc5) {
+            this(loss, featureGrad, sampledClasses, acc1, acc5, true);
+        }
+    }
+
+    /** What {@link #forwardBackward} leaves for {@link #applyUpdate}. */
+    private record Pending(ClassCenterSampler.Sample sample, boolean full, INDArray xHat, float[] colDot,
+                           double lossScale, int batch) {
     }
 
     private final FcConfig config;
@@ -68,7 +92,10 @@ public final class PartialFc {
     private final int chunk;
     private final INDArray weights;
     private final INDArray momentum;
+    private final FcDtype weightsDtype;
+    private final FcDtype momentumDtype;
     private final float[] norms;
+    private Pending pending;
 
     // per-batch-size buffers, allocated on first use
     private int bufRows = -1;
@@ -81,7 +108,7 @@ public final class PartialFc {
     private INDArray gChunk;
     private INDArray gradGathered;
 
-    private PartialFc(FcConfig config, Collective collective, int chunk) {
+    private PartialFc(FcConfig config, Collective collective, int chunk, FcDtype weightsDtype, FcDtype momentumDtype) {
         this.config = config;
         this.collective = collective;
         this.rank = collective.rank();
@@ -92,20 +119,41 @@ public final class PartialFc {
             throw new IllegalArgumentException("chunk : " + chunk + " (expected: >= 1)");
         }
         this.chunk = chunk;
-        this.weights = Nd4j.createUninitialized(DataType.FLOAT, numLocal, emb);
-        this.momentum = Nd4j.zeros(DataType.FLOAT, numLocal, emb);
+        this.weightsDtype = java.util.Objects.requireNonNull(weightsDtype, "weightsDtype");
+        this.momentumDtype = java.util.Objects.requireNonNull(momentumDtype, "momentumDtype");
+        this.weights = Nd4j.createUninitialized(weightsDtype.dataType(), numLocal, emb);
+        this.momentum = Nd4j.zeros(momentumDtype.dataType(), numLocal, emb);
         this.norms = new float[numLocal];
         initWeights();
     }
 
     /** Creates rank {@code collective.rank()}'s shard with weights initialised per class id from the seed. */
     public static PartialFc create(FcConfig config, Collective collective) {
-        return new PartialFc(config, collective, DEFAULT_CHUNK);
+        return new PartialFc(config, collective, DEFAULT_CHUNK, FcDtype.FLOAT32, FcDtype.FLOAT32);
     }
 
     /** As {@link #create(FcConfig, Collective)} with another chunk width (tests and tuning). */
     public static PartialFc create(FcConfig config, Collective collective, int chunk) {
-        return new PartialFc(config, collective, chunk);
+        return new PartialFc(config, collective, chunk, FcDtype.FLOAT32, FcDtype.FLOAT32);
+    }
+
+    /**
+     * As {@link #create(FcConfig, Collective, int)} with the weights stored as {@code weightsDtype} and
+     * the momentum as {@code momentumDtype} (compute stays float32; see {@link FcDtype}).
+     */
+    public static PartialFc create(FcConfig config, Collective collective, int chunk, FcDtype weightsDtype,
+                                   FcDtype momentumDtype) {
+        return new PartialFc(config, collective, chunk, weightsDtype, momentumDtype);
+    }
+
+    /** The weights' storage type. */
+    public FcDtype weightsDtype() {
+        return weightsDtype;
+    }
+
+    /** The momentum's storage type. */
+    public FcDtype momentumDtype() {
+        return momentumDtype;
     }
 
     /** The configuration. */
@@ -123,18 +171,23 @@ public final class PartialFc {
         return layout;
     }
 
-    /** This shard's weights [C_r, D], row j being class {@code layout().start(rank) + j}; live, not a copy. */
+    /**
+     * This shard's weights [C_r, D], row j being class {@code layout().start(rank) + j}, in the storage
+     * type ({@link #weightsDtype()}: FLOAT, HALF or BFLOAT16); live, not a copy.
+     */
     public INDArray weights() {
         return weights;
     }
 
-    /** This shard's momentum [C_r, D]; live, not a copy. */
+    /** This shard's momentum [C_r, D] in the storage type ({@link #momentumDtype()}); live, not a copy. */
     public INDArray momentum() {
         return momentum;
     }
 
     /**
      * Replaces the shard's weights and momentum (warm start, re-partition) and refreshes the cached norms.
+     * The arrays may be of any of the three storage types; they are converted block by block (rounded to
+     * nearest even when narrowing), without a full-size intermediate copy.
      *
      * @throws IllegalArgumentException naming the shapes when they do not match [C_r, D]
      */
@@ -145,9 +198,25 @@ public final class PartialFc {
                     + ", momentum " + Arrays.toString(newMomentum.shape()) + " (expected: " + Arrays.toString(want)
                     + " for rank " + rank + " of " + layout + ")");
         }
-        weights.assign(newWeights);
-        momentum.assign(newMomentum);
+        copyInto(newWeights, weights);
+        copyInto(newMomentum, momentum);
         refreshNorms(0, numLocal);
+    }
+
+    /**
+     * Refreshes the cached row norms after the caller wrote {@link #weights()} directly (a warm start
+     * reading a checkpoint straight into the storage, without an intermediate copy).
+     */
+    public void weightsChanged() {
+        refreshNorms(0, numLocal);
+    }
+
+    private static void copyInto(INDArray src, INDArray dst) {
+        if (src.dataType() == DataType.FLOAT && dst.dataType() == DataType.FLOAT) {
+            dst.assign(src);
+        } else {
+            StoredRows.copy(StoredRows.isStorage(src) ? src : src.dup('c'), dst);
+        }
     }
 
     private void initWeights() {
@@ -166,8 +235,12 @@ public final class PartialFc {
                     block[base + d] = (float) (0.01 * rng.nextGaussian());
                 }
             }
-            weights.get(NDArrayIndex.interval(r0, r1), NDArrayIndex.all())
-                    .assign(Nd4j.create(block, new long[] {r1 - r0, emb}, 'c'));
+            if (weightsDtype == FcDtype.FLOAT32) {
+                weights.get(NDArrayIndex.interval(r0, r1), NDArrayIndex.all())
+                        .assign(Nd4j.create(block, new long[] {r1 - r0, emb}, 'c'));
+            } else {
+                StoredRows.write(weights, r0, r1 - r0, block, 0);
+            }
         });
         refreshNorms(0, numLocal);
     }
@@ -181,12 +254,9 @@ public final class PartialFc {
         return h ^ (h >>> 31);
     }
 
+    /** Norms of the stored rows, computed as the update computes them (so a reload gives the same norms). */
     private void refreshNorms(int from, int to) {
-        for (int r0 = from; r0 < to; r0 += 65536) {
-            int r1 = Math.min(to, r0 + 65536);
-            float[] n = weights.get(NDArrayIndex.interval(r0, r1), NDArrayIndex.all()).norm2(1).toFloatVector();
-            System.arraycopy(n, 0, norms, r0, n.length);
-        }
+        StoredRows.rowNorms(weights, from, to, norms);
     }
 
     /**
@@ -209,6 +279,29 @@ public final class PartialFc {
      * sampled classes. Costs two small all-reduces and one pass over the logits.
      */
     public StepResult step(INDArray localFeatures, int[] localLabels, double lr, long step, boolean calcAcc) {
+        StepResult r = forwardBackward(localFeatures, localLabels, step, calcAcc, 1.0);
+        applyUpdate(lr);
+        return r;
+    }
+
+    /**
+     * The first half of a step: the loss, the FC gradients and dL/d(local features), all multiplied by
+     * {@code lossScale} (the loss scaling of mixed precision; 1 for none), and whether they are finite
+     * ({@link StepResult#gradsFinite()}, this rank only). Nothing is updated until {@link #applyUpdate}
+     * (or {@link #discardUpdate}); the reported loss is the unscaled one.
+     *
+     * @throws IllegalArgumentException as {@link #step(INDArray, int[], double, long)}
+     * @throws IllegalStateException when the previous forwardBackward was neither applied nor discarded
+     */
+    public StepResult forwardBackward(INDArray localFeatures, int[] localLabels, long step, boolean calcAcc,
+                                      double lossScale) {
+        if (pending != null) {
+            throw new IllegalStateException("rank " + rank + ": the previous step's update was neither applied nor"
+                    + " discarded");
+        }
+        if (!(lossScale > 0) || Double.isInfinite(lossScale)) {
+            throw new IllegalArgumentException("loss scale : " + lossScale + " (expected: a finite value > 0)");
+        }
         int b = localFeatures.rows();
         if (localFeatures.rank() != 2 || localFeatures.columns() != emb) {
             throw new IllegalArgumentException("features shape : " + Arrays.toString(localFeatures.shape())
@@ -285,44 +378,27 @@ public final class PartialFc {
             acc5 = TopKCounter.fractionBelow(better, 5);
         }
 
-        // 4. backward and update, chunk by chunk
+        // 4. backward, chunk by chunk (the update waits for applyUpdate)
         INDArray dxHat = gradGathered;
         dxHat.assign(0);
-        float mu = (float) config.momentum();
-        float wd = (float) config.weightDecay();
         float[] colDot = new float[chunk];
-        float[] coef = new float[chunk];
-        float[] newNorms = new float[chunk];
+        float[] colDotAll = new float[s];
+        boolean finite = true;
         for (int j0 = 0; j0 < s; j0 += chunk) {
             int k = Math.min(chunk, s - j0);
             INDArray z = matrix(logits, batch, k, (long) batch * j0);
             INDArray g = matrix(exps, batch, k, (long) batch * j0);
             float[] inv = inverseNorms(sample.localIndices(), j0, k, full, 1f, colScale);
-            // g = dL/dcos / n_j
-            kernel.backwardChunk(j0 / chunk, z, g, j0, 1.0 / batch, null, colDot, inv);
+            // g = lossScale · dL/dcos / n_j
+            kernel.backwardChunk(j0 / chunk, z, g, j0, lossScale / batch, null, colDot, inv);
+            System.arraycopy(colDot, 0, colDotAll, j0, k);
+            // |G_jd| <= Σ_i |g_ij| since ‖x̂_i‖ = 1: a finite sum bounds the weight gradient
+            finite &= Double.isFinite(g.sumNumber().doubleValue());
             INDArray w = rowsOf(weights, wChunk, sample.localIndices(), j0, k, full);
-            INDArray v = rowsOf(momentum, vChunk, sample.localIndices(), j0, k, full);
             // dL/dxHat += (dL/dcos / n) · W
             Nd4j.gemm(g, w, dxHat, false, false, 1.0, 1.0);
-            // G/n, where G = (dL/dcos)^T · xHat, into a scratch that stays in cache (see MomentumUpdate)
-            INDArray grad = gChunk.get(NDArrayIndex.interval(0, k), NDArrayIndex.all());
-            Nd4j.gemm(g, xHat, grad, true, false, 1.0, 0.0);
-            // v = μ·v + G/n + (wd − colDot/n²)·w : the normalisation backward and the weight decay; w −= lr·v
-            for (int j = 0; j < k; j++) {
-                coef[j] = wd - colDot[j] * inv[j] * inv[j];
-            }
-            MomentumUpdate.apply(w, v, grad, mu, coef, (float) lr, newNorms);
-            if (full) {
-                System.arraycopy(newNorms, 0, norms, j0, k);
-            } else {
-                int[] idx = Arrays.copyOfRange(sample.localIndices(), j0, j0 + k);
-                RowCopy.scatter(w, weights, idx);
-                RowCopy.scatter(v, momentum, idx);
-                for (int j = 0; j < k; j++) {
-                    norms[idx[j]] = newNorms[j];
-                }
-            }
         }
+        pending = new Pending(sample, full, xHat, colDotAll, lossScale, batch);
 
         // 5. return each rank's feature rows' gradient, then through the feature normalisation
         INDArray dxHatLocal;
@@ -339,7 +415,76 @@ public final class PartialFc {
         for (double l : losses) {
             sum += l;
         }
-        return new StepResult(sum / batch, dx, s, acc1, acc5);
+        double loss = sum / batch;
+        finite &= Double.isFinite(loss) && Double.isFinite(dxHat.sumNumber().doubleValue());
+        return new StepResult(loss, dx, s, acc1, acc5, finite);
+    }
+
+    /**
+     * Applies the update computed by the last {@link #forwardBackward} with learning rate {@code lr},
+     * dividing its gradients by the loss scale: the sampled rows and their momentum change (and are
+     * rounded to the storage type).
+     *
+     * @throws IllegalStateException when there is no pending update
+     */
+    public void applyUpdate(double lr) {
+        Pending p = pending;
+        if (p == null) {
+            throw new IllegalStateException("rank " + rank + ": no pending update (expected: forwardBackward first)");
+        }
+        pending = null;
+        ClassCenterSampler.Sample sample = p.sample();
+        int s = sample.size();
+        boolean full = p.full();
+        int batch = p.batch();
+        float mu = (float) config.momentum();
+        float wd = (float) config.weightDecay();
+        float unscale = (float) (1.0 / p.lossScale());
+        float[] colScale = new float[Math.min(chunk, Math.max(s, 1))];
+        float[] coef = new float[chunk];
+        float[] newNorms = new float[chunk];
+        int[] idx = sample.localIndices();
+        for (int j0 = 0; j0 < s; j0 += chunk) {
+            int k = Math.min(chunk, s - j0);
+            INDArray g = matrix(exps, batch, k, (long) batch * j0);
+            float[] inv = inverseNorms(idx, j0, k, full, 1f, colScale);
+            INDArray w = rowsOf(weights, wChunk, idx, j0, k, full);
+            INDArray v = rowsOf(momentum, vChunk, idx, j0, k, full);
+            // G/n, where G = (dL/dcos)^T · xHat, into a scratch that stays in cache (see MomentumUpdate)
+            INDArray grad = gChunk.get(NDArrayIndex.interval(0, k), NDArrayIndex.all());
+            Nd4j.gemm(g, p.xHat(), grad, true, false, unscale, 0.0);
+            // v = μ·v + G/n + (wd − colDot/n²)·w : the normalisation backward and the weight decay; w −= lr·v
+            for (int j = 0; j < k; j++) {
+                float cd = p.colDot()[j0 + j] * unscale;
+                coef[j] = wd - cd * inv[j] * inv[j];
+            }
+            MomentumUpdate.apply(w, v, grad, mu, coef, (float) lr, newNorms);
+            storeBack(v, momentum, idx, j0, k, full, null);
+            storeBack(w, weights, idx, j0, k, full, newNorms);
+            for (int j = 0; j < k; j++) {
+                norms[full ? j0 + j : idx[j0 + j]] = newNorms[j];
+            }
+        }
+    }
+
+    /** Drops the update of the last {@link #forwardBackward} (a skipped step): nothing changes. */
+    public void discardUpdate() {
+        pending = null;
+    }
+
+    /**
+     * Writes chunk rows back to the shard: nothing for a float32 view, a copy for gathered float32 rows,
+     * rounding for half storage (then {@code rowNorms}, when not null, become the stored rows' norms).
+     */
+    private static void storeBack(INDArray chunkRows, INDArray shard, int[] idx, int j0, int k, boolean full,
+                                  float[] rowNorms) {
+        if (shard.dataType() == DataType.FLOAT) {
+            if (!full) {
+                RowCopy.scatter(chunkRows, shard, Arrays.copyOfRange(idx, j0, j0 + k));
+            }
+        } else {
+            StoredRows.scatter(chunkRows, shard, full ? null : idx, j0, k, rowNorms);
+        }
     }
 
     /**
@@ -354,7 +499,14 @@ public final class PartialFc {
         for (int i = 0; i < batch; i++) {
             if (cols[i] >= 0) {
                 int local = labels[i] - start;
-                double dot = xHat.getRow(i).mul(weights.getRow(local)).sumNumber().doubleValue();
+                double dot;
+                if (weightsDtype == FcDtype.FLOAT32) {
+                    dot = xHat.getRow(i).mul(weights.getRow(local)).sumNumber().doubleValue();
+                } else {
+                    float[] row = new float[emb];
+                    StoredRows.read(weights, local, 1, row, 0);
+                    dot = xHat.getRow(i).mul(Nd4j.createFromArray(row)).sumNumber().doubleValue();
+                }
                 t[i] = (float) (dot / Math.max(norms[local], NORM_EPS));
             }
         }
@@ -460,6 +612,11 @@ public final class PartialFc {
 
     /** Rows j0..j0+k of the sample: a view of the shard when full, else gathered into {@code buf}. */
     private INDArray rowsOf(INDArray shard, INDArray buf, int[] idx, int j0, int k, boolean full) {
+        if (shard.dataType() != DataType.FLOAT) {
+            INDArray dst = buf.get(NDArrayIndex.interval(0, k), NDArrayIndex.all());
+            StoredRows.gather(shard, dst, full ? null : idx, j0, k);
+            return dst;
+        }
         if (full) {
             return shard.get(NDArrayIndex.interval(j0, j0 + k), NDArrayIndex.all());
         }

@@ -70,6 +70,7 @@ public record TrainConfig(
         @JsonProperty("decr_ratio") double decrRatio,
         @JsonProperty("use_dynamic_loss_scaling") boolean useDynamicLossScaling,
         @JsonProperty("amp_lists") List<String> ampLists,
+        @JsonProperty("fc_dtype") String fcDtype,
         @JsonProperty("fs_name") String fsName,
         @JsonProperty("fs_ugi") String fsUgi,
         @JsonProperty("fs_dir_for_save") String fsDirForSave,
@@ -88,6 +89,12 @@ public record TrainConfig(
 
     /** The shard stores {@code shard_store} names (elastic jobs keep FC rows there between generations). */
     public static final List<String> SHARD_STORES = List.of("local", "ignite");
+
+    /**
+     * The parts {@code amp_lists} may name: what is stored in {@code fc_dtype} when it is not float32
+     * (null = all of them). Compute is float32 on the CPU backend.
+     */
+    public static final List<String> AMP_PARTS = List.of("fc_weights", "fc_momentum");
 
     /** The loss types {@code loss_type} accepts (each also with a {@code dist_} prefix). */
     public static final List<String> LOSS_TYPES = List.of("softmax", "arcface", "cosface", "combined");
@@ -154,9 +161,19 @@ public record TrainConfig(
         positive("decr_every_n_nan_or_inf", decrEveryNNanOrInf);
         check(incrRatio > 1, "incr_ratio", incrRatio, "> 1");
         check(decrRatio > 0 && decrRatio < 1, "decr_ratio", decrRatio, "0 < x < 1");
-        if (useFp16) {
-            throw new IllegalArgumentException("use_fp16 : true (not yet supported: mixed precision comes with the"
-                    + " mixed-precision issue; the other six loss-scaling keys are accepted and recorded)");
+        // mixed precision: fc_dtype unset means float16 with use_fp16, else float32
+        if (fcDtype != null && !fcDtype.isEmpty()) {
+            fcDtype = FcDtype.parse("fc_dtype", fcDtype).key();
+        } else {
+            fcDtype = null;
+        }
+        if (ampLists != null) {
+            for (String part : ampLists) {
+                if (!AMP_PARTS.contains(part)) {
+                    throw new IllegalArgumentException("amp_lists : " + ampLists + " (expected: null for all, or a"
+                            + " list of " + AMP_PARTS + ")");
+                }
+            }
         }
         hdfsConf = validateHdfs(fsName, fsUgi, hdfsKeepLast, hdfsPrincipal, hdfsKeytab, hdfsConf);
         if (fsCheckpointDir != null && !fsCheckpointDir.isBlank() && checkpointDir.isEmpty()) {
@@ -245,6 +262,29 @@ public record TrainConfig(
             case "cosface" -> MarginConfig.cosface(margin, scale);
             default -> MarginConfig.combined(margin1, margin2, margin3, scale);
         };
+    }
+
+    /** The FC storage type: {@code fc_dtype}, or float16 when unset and {@code use_fp16}, else float32. */
+    public FcDtype fcStorageDtype() {
+        if (fcDtype != null) {
+            return FcDtype.parse("fc_dtype", fcDtype);
+        }
+        return useFp16 ? FcDtype.FLOAT16 : FcDtype.FLOAT32;
+    }
+
+    /** The FC weights' storage type: {@link #fcStorageDtype()} unless amp_lists leaves fc_weights out. */
+    public FcDtype fcWeightsDtype() {
+        return ampLists == null || ampLists.contains("fc_weights") ? fcStorageDtype() : FcDtype.FLOAT32;
+    }
+
+    /** The FC momentum's storage type: {@link #fcStorageDtype()} unless amp_lists leaves fc_momentum out. */
+    public FcDtype fcMomentumDtype() {
+        return ampLists == null || ampLists.contains("fc_momentum") ? fcStorageDtype() : FcDtype.FLOAT32;
+    }
+
+    /** Whether the loss is scaled (PLSC: with use_fp16); dynamically when use_dynamic_loss_scaling too. */
+    public boolean lossScaling() {
+        return useFp16;
     }
 
     /** The class layout kind. */

@@ -90,7 +90,8 @@ class TrainConfigTest {
             {"image_shape=[1, 32, 32]", "image_shape : [1, 32, 32]"},
             {"lr_steps=[20, 10]", "lr_steps : [20, 10]"},
             {"dataset_format=csv", "dataset_format : csv"},
-            {"use_fp16=true", "use_fp16 : true (not yet supported"},
+            {"fc_dtype=float8", "fc_dtype : float8 (expected: one of [float32, float16, bfloat16])"},
+            {"amp_lists=[fc_bias]", "amp_lists : [fc_bias] (expected: null for all, or a list of [fc_weights, fc_momentum])"},
             {"fs_checkpoint_dir=/remote/ckpt", "checkpoint_dir : \"\" (expected: the local directory to download"},
             {"fs_ugi=alice", "fs_ugi : alice (expected: \"user,password\""},
             {"hdfs_keep_last=-1", "hdfs_keep_last : -1 (expected: >= 0"},
@@ -143,5 +144,21 @@ class TrainConfigTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> TrainConfigs.fromSaved(saved, "old manifest"));
         assertTrue(e.getMessage().contains("old manifest: unknown key 'no_such_key'"), e.getMessage());
+    }
+
+    @Test
+    void fcDtypeFollowsUseFp16UnlessSetAndAmpListsPicksTheParts() {
+        assertEquals(FcDtype.FLOAT32, TrainConfigs.load(null, List.of()).fcWeightsDtype());
+        TrainConfig fp16 = TrainConfigs.load(null, List.of("use_fp16=true"));
+        assertEquals(FcDtype.FLOAT16, fp16.fcWeightsDtype());
+        assertEquals(FcDtype.FLOAT16, fp16.fcMomentumDtype());
+        assertTrue(fp16.lossScaling());
+        TrainConfig bf16 = TrainConfigs.load(null, List.of("use_fp16=true", "fc_dtype=BFloat16"));
+        assertEquals("bfloat16", bf16.fcDtype());
+        assertEquals(FcDtype.BFLOAT16, bf16.fcWeightsDtype());
+        TrainConfig storageOnly = TrainConfigs.load(null, List.of("fc_dtype=bfloat16", "amp_lists=[fc_momentum]"));
+        assertEquals(FcDtype.FLOAT32, storageOnly.fcWeightsDtype());
+        assertEquals(FcDtype.BFLOAT16, storageOnly.fcMomentumDtype());
+        assertTrue(!storageOnly.lossScaling());
     }
 }

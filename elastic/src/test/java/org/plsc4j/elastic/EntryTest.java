@@ -42,10 +42,29 @@ class EntryTest {
     }
 
     @Test
+    void mixedPrecisionTakesPlscsSevenParametersAndTheFcDtype() {
+        TrainConfig c = new Entry().setMixedPrecision(true, 1024, 500, 3, 4.0, 0.25, true, List.of("fc_weights"))
+                .config();
+        assertTrue(c.useFp16());
+        assertEquals(1024.0, c.initLossScaling());
+        assertEquals(500, c.incrEveryNSteps());
+        assertEquals(3, c.decrEveryNNanOrInf());
+        assertEquals(4.0, c.incrRatio());
+        assertEquals(0.25, c.decrRatio());
+        assertEquals(org.plsc4j.core.FcDtype.FLOAT16, c.fcWeightsDtype());
+        assertEquals(org.plsc4j.core.FcDtype.FLOAT32, c.fcMomentumDtype());
+        TrainConfig d = new Entry().setMixedPrecision(true).setFcDtype("bfloat16").config();
+        assertEquals(1.0, d.initLossScaling());
+        assertEquals(2000, d.incrEveryNSteps());
+        assertEquals(org.plsc4j.core.FcDtype.BFLOAT16, d.fcMomentumDtype());
+    }
+
+    @Test
     void unsupportedAndBadSettingsAreNamed() {
-        IllegalArgumentException fp16 = assertThrows(IllegalArgumentException.class,
-                () -> new Entry().setMixedPrecision(true).config());
-        assertTrue(fp16.getMessage().contains("use_fp16 : true (not yet supported"), fp16.getMessage());
+        IllegalArgumentException dtype = assertThrows(IllegalArgumentException.class,
+                () -> new Entry().setMixedPrecision(true).setFcDtype("fp8").config());
+        assertTrue(dtype.getMessage().contains("fc_dtype : fp8 (expected: one of [float32, float16, bfloat16])"),
+                dtype.getMessage());
         TrainConfig hdfs = new Entry().setHdfsInfo("hdfs://nn:9000", "u,p", "/save", "/ckpt")
                 .setCheckpointDir("./warm").config();
         assertEquals("hdfs://nn:9000", hdfs.fsName());

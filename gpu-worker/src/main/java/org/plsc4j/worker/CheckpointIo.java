@@ -15,6 +15,8 @@ import org.plsc4j.checkpoint.Checkpoints;
 import org.plsc4j.checkpoint.Manifest;
 import org.plsc4j.checkpoint.ManifestInfo;
 import org.plsc4j.core.ClassLayout;
+import org.plsc4j.core.FcStorage;
+import org.plsc4j.core.LossScaler;
 import org.plsc4j.core.PartialFc;
 import org.plsc4j.core.TrainConfig;
 import org.plsc4j.core.TrainConfigs;
@@ -33,6 +35,9 @@ public final class CheckpointIo {
 
     /** Sub-directory of the optimizer state arrays. */
     public static final String OPTIMIZER = "optimizer";
+
+    /** Key in the manifest's {@code extra} of the loss scaler's state (use_fp16 jobs). */
+    public static final String LOSS_SCALING = "loss_scaling";
 
     private CheckpointIo() {
     }
@@ -77,12 +82,30 @@ public final class CheckpointIo {
         int rank = fc.rank();
         int start = layout.start(rank);
         int end = layout.end(rank);
-        fc.load(ck.readFcWeights(start, end), ck.readFcMomentum(start, end));
+        // straight into the shard's storage (converted block by block when fc_dtype differs from the checkpoint's)
+        ck.readFcInto(start, end, true, fc.weights());
+        ck.readFcInto(start, end, false, fc.momentum());
+        fc.weightsChanged();
         backbone.load(ck.readBackbone());
         Map<String, Map<String, String>> arrays = ck.manifest().arrays();
         if (optimizer != null && arrays != null && arrays.containsKey(OPTIMIZER)) {
             optimizer.loadState(ck.readArrays(OPTIMIZER));
         }
+    }
+
+    /**
+     * Restores the loss scaler from a checkpoint's {@code extra.loss_scaling} (warm start of a use_fp16
+     * job); returns false, leaving it at init_loss_scaling, when the checkpoint has none.
+     */
+    public static boolean restoreLossScaler(Checkpoint ck, LossScaler scaler) {
+        ObjectNode extra = ck.extra();
+        if (scaler == null || extra == null || !extra.has(LOSS_SCALING)) {
+            return false;
+        }
+        var ls = extra.get(LOSS_SCALING);
+        scaler.restore((float) ls.get("scale").asDouble(), ls.get("good_steps").asInt(), ls.get("bad_steps").asInt(),
+                ls.get("skipped_steps").asLong());
+        return true;
     }
 
     /**
@@ -93,13 +116,34 @@ public final class CheckpointIo {
      */
     public static Path save(Path modelSaveDir, int epoch, long step, String runId, TrainConfig config, PartialFc fc,
                             Backbone backbone, Optimizer optimizer, Collective collective) throws IOException {
+        return save(modelSaveDir, epoch, step, runId, config, fc, backbone, optimizer, collective, null);
+    }
+
+    /**
+     * As {@link #save(Path, int, long, String, TrainConfig, PartialFc, Backbone, Optimizer, Collective)}, with
+     * the loss scaler's state (use_fp16) in the manifest's {@code extra.loss_scaling}: {@code scale},
+     * {@code good_steps}, {@code bad_steps}, {@code skipped_steps}. A checkpoint whose FC or backbone
+     * holds Inf/NaN is refused (IllegalStateException naming the rank), never written.
+     */
+    public static Path save(Path modelSaveDir, int epoch, long step, String runId, TrainConfig config, PartialFc fc,
+                            Backbone backbone, Optimizer optimizer, Collective collective, LossScaler scaler)
+            throws IOException {
         Trainer.ensureDir(modelSaveDir);
         int rank = collective.rank();
         ClassLayout layout = fc.layout();
         CheckpointWriter w = CheckpointWriter.open(modelSaveDir, Integer.toString(epoch), runId + "-" + step, true);
         // a rank that fails here throws; its peers then fail at the barrier with the collective's
         // timeout naming it, and rank 0 never commits, so no incomplete checkpoint becomes visible
-        w.writeFcShard(rank, layout.start(rank), layout.end(rank), fc.weights(), fc.momentum());
+        int rows = layout.end(rank) - layout.start(rank);
+        if (!FcStorage.allFinite(fc.weights(), 0, rows) || !FcStorage.allFinite(fc.momentum(), 0, rows)) {
+            throw new IllegalStateException("checkpoint " + epoch + " (step " + step + "): rank " + rank
+                    + " FC shard holds Inf/NaN (expected: finite values; the checkpoint is not written)");
+        }
+        if (!Trainer.allFinite(backbone.parameters()) || !Trainer.allFinite(backbone.state())) {
+            throw new IllegalStateException("checkpoint " + epoch + " (step " + step + "): rank " + rank
+                    + " backbone holds Inf/NaN (expected: finite values; the checkpoint is not written)");
+        }
+                w.writeFcShard(rank, layout.start(rank), layout.end(rank), fc.weights(), fc.momentum());
         if (rank == 0) {
             Map<String, INDArray> all = new LinkedHashMap<>(backbone.parameters());
             all.putAll(backbone.state());
@@ -114,6 +158,13 @@ public final class CheckpointIo {
             ObjectNode extra = JsonNodeFactory.instance.objectNode();
             extra.put("model_name", config.modelName());
             extra.put("run_id", runId);
+            if (scaler != null) {
+                ObjectNode ls = extra.putObject(LOSS_SCALING);
+                ls.put("scale", scaler.scale());
+                ls.put("good_steps", scaler.goodSteps());
+                ls.put("bad_steps", scaler.badSteps());
+                ls.put("skipped_steps", scaler.skippedSteps());
+            }
             out = w.commit(new ManifestInfo(config.numClasses(), config.embSize(), collective.worldSize(),
                     layout.kind(), step, epoch, TrainConfigs.toTree(config), extra));
         }

@@ -72,6 +72,16 @@ public final class MetricsLog implements AutoCloseable {
     /** Logs a training step; {@code acc1}/{@code acc5} are omitted when NaN (calc_acc off). */
     public synchronized void train(long step, int epoch, double loss, double lr, double samplesPerSec, int worldSize,
                                    double acc1, double acc5) {
+        train(step, epoch, loss, lr, samplesPerSec, worldSize, acc1, acc5, Double.NaN, -1);
+    }
+
+    /**
+     * As {@link #train(long, int, double, double, double, int, double, double)} and, with loss scaling
+     * (use_fp16), the loss scale of the next step and the number of steps skipped so far for Inf/NaN
+     * gradients ({@code loss_scale}, {@code skipped_steps}; left out when {@code lossScale} is NaN).
+     */
+    public synchronized void train(long step, int epoch, double loss, double lr, double samplesPerSec, int worldSize,
+                                   double acc1, double acc5, double lossScale, long skippedSteps) {
         ObjectNode n = line("train");
         n.put("step", step);
         n.put("epoch", epoch);
@@ -82,6 +92,10 @@ public final class MetricsLog implements AutoCloseable {
         if (!Double.isNaN(acc1)) {
             n.put("acc1", acc1);
             n.put("acc5", acc5);
+        }
+        if (!Double.isNaN(lossScale)) {
+            n.put("loss_scale", lossScale);
+            n.put("skipped_steps", skippedSteps);
         }
         write(n);
         train.add(new TrainPoint(step, loss, acc1));

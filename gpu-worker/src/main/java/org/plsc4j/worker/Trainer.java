@@ -13,6 +13,8 @@ import java.util.Objects;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.plsc4j.checkpoint.Checkpoint;
+import org.plsc4j.core.FcDtype;
+import org.plsc4j.core.LossScaler;
 import org.plsc4j.core.PartialFc;
 import org.plsc4j.core.TrainConfig;
 import org.plsc4j.core.collective.Collective;
@@ -144,6 +146,12 @@ public final class Trainer {
         if (membership.elastic() && membership.rows() == null) {
             throw new IllegalArgumentException("membership : elastic without a row store (expected: rows() != null)");
         }
+        if (membership.elastic() && (config.fcWeightsDtype() != FcDtype.FLOAT32
+                || config.fcMomentumDtype() != FcDtype.FLOAT32)) {
+            // the shard store moves float32 rows; converting a half shard there would need a full-size copy
+            throw new IllegalArgumentException("fc_dtype : " + config.fcStorageDtype() + " (not yet supported in"
+                    + " elastic jobs, whose shard store keeps float32 rows; expected: float32, or a fixed group)");
+        }
     }
 
     /**
@@ -200,6 +208,8 @@ public final class Trainer {
         ShardFlusher flusher;
         /** Whether this generation's FC shard holds the job's rows (else it must not be flushed). */
         boolean rowsValid;
+        /** The dynamic loss scaler (use_fp16), or null. */
+        final LossScaler scaler = config.lossScaling() ? LossScaler.of(config) : null;
 
         Run(Dataset data, int stepsPerEpoch, Backbone backbone, Optimizer optimizer, LrSchedule schedule,
             Evaluator evaluator, Path saveDir) {
@@ -216,7 +226,8 @@ public final class Trainer {
             Membership.Member member = membership.join(0);
             while (true) {
                 Gen g = new Gen(member.generation(), member.collective(),
-                        PartialFc.create(config.fcConfig(), member.collective()));
+                        PartialFc.create(config.fcConfig(), member.collective(), PartialFc.DEFAULT_CHUNK,
+                                config.fcWeightsDtype(), config.fcMomentumDtype()));
                 boolean done;
                 try {
                     begin(g);
@@ -274,6 +285,7 @@ public final class Trainer {
                 Path fetched = checkpointSync.fetch(g.rank(), g.world(), g.start(), g.end());
                 Checkpoint ck = CheckpointIo.resolve(fetched != null ? fetched : Path.of(config.checkpointDir()));
                 CheckpointIo.load(ck, config, g.fc(), backbone, optimizer);
+                CheckpointIo.restoreLossScaler(ck, scaler);
                 cursor.epoch = ck.epoch() + 1;
                 cursor.step = 0;
                 cursor.global = ck.step();
@@ -318,7 +330,9 @@ public final class Trainer {
                 int[] who = {mine == max ? -c.rank() : Integer.MIN_VALUE};
                 c.allReduce(who, ReduceOp.MAX);
                 int source = -who[0]; // the lowest rank among the most advanced
-                int[] cur = {cursor.epoch, cursor.step, (int) (cursor.global >>> 32), (int) cursor.global};
+                int[] cur = {cursor.epoch, cursor.step, (int) (cursor.global >>> 32), (int) cursor.global,
+                    scaler == null ? 0 : Float.floatToIntBits(scaler.scale()), scaler == null ? 0 : scaler.goodSteps(),
+                    scaler == null ? 0 : scaler.badSteps(), scaler == null ? 0 : (int) scaler.skippedSteps()};
                 c.broadcast(cur, source);
                 Map<String, INDArray> state = new LinkedHashMap<>(backbone.parameters());
                 state.putAll(backbone.state());
@@ -329,6 +343,10 @@ public final class Trainer {
                     cursor.epoch = cur[0];
                     cursor.step = cur[1];
                     cursor.global = ((long) cur[2] << 32) | (cur[3] & 0xFFFFFFFFL);
+                    if (scaler != null) {
+                        // every rank must scale alike: the loss scaler travels with the cursor
+                        scaler.restore(Float.intBitsToFloat(cur[4]), cur[5], cur[6], cur[7]);
+                    }
                     backbone.load(got);
                     optimizer.loadState(opt);
                 }
@@ -378,7 +396,7 @@ public final class Trainer {
                 }
                 int epoch = cursor.epoch;
                 lastCheckpoint = CheckpointIo.save(saveDir, epoch, cursor.global, runId + "-g" + g.number(), config,
-                        g.fc(), backbone, optimizer, g.collective());
+                        g.fc(), backbone, optimizer, g.collective(), scaler);
                 if (metrics != null) {
                     metrics.event("checkpoint", Map.of("epoch", epoch, "step", cursor.global, "dir",
                             lastCheckpoint.toString()));
@@ -433,13 +451,36 @@ public final class Trainer {
                     long globalStep = cursor.global;
                     double lr = schedule.lr(globalStep);
                     INDArray emb = backbone.forwardTrain(b.images(), globalStep * 1_000_003L + rank);
-                    PartialFc.StepResult r = fc.step(emb, b.labels(), lr, globalStep, config.calcAcc());
+                    double lossScale = scaler == null ? 1.0 : scaler.scale();
+                    PartialFc.StepResult r = fc.forwardBackward(emb, b.labels(), globalStep, config.calcAcc(),
+                            lossScale);
                     backbone.backward(r.featureGrad());
                     DataParallel.allReduceGradients(backbone.gradients(), collective);
-                    optimizer.step(backbone.parameters(), backbone.gradients(), lr);
-                    if (!Double.isFinite(r.loss())) {
+                    // the update decision comes before any update: every rank's FC and backbone gradients
+                    int[] bad = {r.gradsFinite() && allFinite(backbone.gradients()) ? 0 : 1};
+                    if (g.world() > 1) {
+                        collective.allReduce(bad, ReduceOp.MAX);
+                    }
+                    if (bad[0] != 0 && (scaler == null || !scaler.dynamic())) {
+                        fc.discardUpdate();
                         throw new IllegalStateException("loss : " + r.loss() + " at epoch " + epoch + " step " + globalStep
-                                + " (expected: finite; lower lr = " + config.lr() + " or check the data)");
+                                + " (expected: finite loss and gradients; nothing of this step was applied and no"
+                                + " checkpoint is written; lower lr = " + config.lr() + ", check the data, or use"
+                                + " use_fp16 with use_dynamic_loss_scaling)");
+                    }
+                    boolean apply = scaler == null || scaler.update(bad[0] != 0);
+                    if (apply) {
+                        fc.applyUpdate(lr);
+                        if (lossScale != 1.0) {
+                            for (INDArray grad : backbone.gradients().values()) {
+                                grad.divi(lossScale);
+                            }
+                        }
+                        optimizer.step(backbone.parameters(), backbone.gradients(), lr);
+                    } else {
+                        fc.discardUpdate();
+                        LOG.warn("epoch {} step {}: Inf/NaN gradients at loss scale {}; step skipped, next scale {}",
+                                epoch, globalStep, lossScale, scaler.scale());
                     }
                     losses.put(globalStep, r.loss());
                     cursor.global++;
@@ -449,7 +490,8 @@ public final class Trainer {
                     if (metrics != null && (globalStep % config.logPeriod() == 0 || last)) {
                         double secs = (System.nanoTime() - windowStart) / 1e9;
                         metrics.train(globalStep, epoch, r.loss(), lr, windowSteps * config.trainBatchSize() / secs,
-                                g.world(), r.acc1(), r.acc5());
+                                g.world(), r.acc1(), r.acc5(), scaler == null ? Double.NaN : scaler.scale(),
+                                scaler == null ? -1 : scaler.skippedSteps());
                         windowStart = System.nanoTime();
                         windowSteps = 0;
                     }
@@ -518,6 +560,16 @@ public final class Trainer {
                 flusher.close();
             }
         }
+    }
+
+    /** Whether every gradient value is finite (one reduction per array: a NaN or an Inf makes the sum non-finite). */
+    static boolean allFinite(Map<String, INDArray> grads) {
+        for (INDArray a : grads.values()) {
+            if (!Double.isFinite(a.sumNumber().doubleValue())) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private BackboneConfig backboneConfig() {

@@ -5,6 +5,7 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.plsc4j.checkpoint.Reshard;
 import org.plsc4j.core.ClassLayout;
+import org.plsc4j.core.FcDtype;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -45,6 +46,11 @@ public final class ReshardCommand implements Callable<Integer> {
             description = "Class layout of the new shards (default: ${DEFAULT-VALUE}).")
     String layout;
 
+    @Option(names = "--fc-dtype", paramLabel = "float32|float16|bfloat16",
+            description = "Storage type of the new FC weights and momentum (default: as in --in). Widening is exact,"
+                + " narrowing rounds to nearest even.")
+    String fcDtype;
+
     @Override
     public Integer call() throws Exception {
         if (worldSize < 1) {
@@ -56,8 +62,16 @@ public final class ReshardCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage(), e, null, layout);
         }
+        FcDtype dtype = null;
+        if (fcDtype != null) {
+            try {
+                dtype = FcDtype.parse("fc_dtype", fcDtype);
+            } catch (IllegalArgumentException e) {
+                throw new ParameterException(spec.commandLine(), e.getMessage(), e, null, fcDtype);
+            }
+        }
         long t0 = System.nanoTime();
-        Reshard.Result r = Reshard.run(in, out, worldSize, kind);
+        Reshard.Result r = Reshard.run(in, out, worldSize, kind, dtype);
         double seconds = (System.nanoTime() - t0) / 1e9;
         spec.commandLine().getOut().println(String.format(Locale.ROOT,
                 "resharded %s (%d ranks, %s) -> %s (%d ranks, %s): %d classes x %d, %d files, %d bytes in %.2f s",

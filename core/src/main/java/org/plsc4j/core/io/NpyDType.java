@@ -19,6 +19,11 @@ import org.nd4j.linalg.api.buffer.DataType;
 public enum NpyDType {
     /** {@code <f2}: IEEE binary16, ND4J {@link DataType#HALF}. */
     F2("<f2", 2, DataType.HALF),
+    /**
+     * {@code <u2}: 16 raw bits. Used for bfloat16 (ND4J {@link DataType#BFLOAT16}), which numpy has no
+     * dtype for; the checkpoint manifest says which arrays are bfloat16 ({@code fc_dtype}).
+     */
+    U2("<u2", 2, DataType.BFLOAT16),
     /** {@code <f4}: float32, ND4J {@link DataType#FLOAT}. */
     F4("<f4", 4, DataType.FLOAT),
     /** {@code <f8}: float64, ND4J {@link DataType#DOUBLE}. */
@@ -73,6 +78,9 @@ public enum NpyDType {
         if (type == DataType.FLOAT16) {
             return F2;
         }
+        if (type == DataType.UINT16) {
+            return U2;
+        }
         if (type == DataType.INT32) {
             return I4;
         }
@@ -85,7 +93,7 @@ public enum NpyDType {
 
     /** Whether ND4J's {@code type} has this dtype's memory representation (either of ND4J's names for it). */
     boolean matches(DataType type) {
-        return type == dataType || (this == F2 && type == DataType.FLOAT16) || (this == I4 && type == DataType.INT32)
+        return type == dataType || (this == F2 && type == DataType.FLOAT16) || (this == U2 && type == DataType.UINT16) || (this == I4 && type == DataType.INT32)
                 || (this == I8 && type == DataType.INT64);
     }
 

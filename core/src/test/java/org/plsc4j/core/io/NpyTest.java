@@ -233,7 +233,7 @@ class NpyTest {
         assertMessage(version, "version : 3.0 (expected: 1.0 or 2.0)");
 
         assertMessage(withDict(bytes, "{'descr': '>f4', 'fortran_order': False, 'shape': (4, 3), }"),
-                "header field 'descr' : '>f4' (expected: one of '<f2', '<f4', '<f8', '<i4', '<i8')");
+                "header field 'descr' : '>f4' (expected: one of '<f2', '<u2', '<f4', '<f8', '<i4', '<i8')");
         assertMessage(withDict(bytes, "{'descr': '<f4', 'fortran_order': True, 'shape': (4, 3), }"),
                 "header field 'fortran_order' : True (expected: False");
         assertMessage(withDict(bytes, "{'descr': '<f4', 'fortran_order': False, }"),
