@@ -132,7 +132,7 @@ class ElasticTrainerTest {
         ScriptedJob job = new ScriptedJob("crash");
         ExecutorService pool = pool();
         int sync = 3;
-        int crashAt = 11; // w2 crashes before step 10 (boundaries are counted from 1): last flush at step 9
+        int crashAt = 11; // w2 crashes before step 10 (boundaries are counted from 1): last flush due at step 9
         try {
             Map<String, LongFunction<IntPredicate>> hooks = new LinkedHashMap<>();
             hooks.put("w0", NEVER);
@@ -148,10 +148,17 @@ class ElasticTrainerTest {
             ClassLayout three = ClassLayout.of(ClassLayout.Kind.BALANCED, 30, 3);
             int lo = three.start(2);
             int hi = three.end(2);
+            // w2 flushed in the background after steps 3, 6 and 9; a flush that comes due while the
+            // previous write still runs is skipped (a loaded machine can delay the write thread), so
+            // its last stored flush is the one after step 9, or an earlier one: whichever it is, the
+            // whole range has that one version and the restore must give exactly those rows
+            long lastVersion = job.rows().version(lo);
+            assertTrue(lastVersion > 0 && lastVersion <= 9 && lastVersion % sync == 0,
+                    "w2's last flush: version " + lastVersion + " (expected: a multiple of 3 in [3, 9])");
             List<float[]> lastFlushed = new ArrayList<>();
             for (int c = lo; c < hi; c++) {
                 lastFlushed.add(job.rows().weights(c));
-                assertEquals(9, job.rows().version(c), "class " + c + ": w2 flushed every 3 steps, last after step 9");
+                assertEquals(lastVersion, job.rows().version(c), "class " + c + ": w2's range is written in one flush");
             }
             int readsBefore = job.rows().reads.size();
             job.publish(List.of("w0", "w1"));

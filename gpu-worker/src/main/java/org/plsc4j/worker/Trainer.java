@@ -229,9 +229,12 @@ public final class Trainer {
                         PartialFc.create(config.fcConfig(), member.collective(), PartialFc.DEFAULT_CHUNK,
                                 config.fcWeightsDtype(), config.fcMomentumDtype()));
                 boolean done;
+                // whether the ranks stopped together at a step boundary (their collective still works)
+                boolean agreed = false;
                 try {
                     begin(g);
                     done = runEpochs(g);
+                    agreed = !done;
                 } catch (CollectiveException e) {
                     if (!membership.elastic()) {
                         throw e;
@@ -247,7 +250,7 @@ public final class Trainer {
                             losses.isEmpty() ? cursor.global : losses.keySet().iterator().next(), lastCheckpoint,
                             lastEval);
                 }
-                leave(g);
+                leave(g, agreed);
                 member = membership.join(g.number());
             }
         }
@@ -523,10 +526,28 @@ public final class Trainer {
             return results;
         }
 
-        /** Leaves a generation: the rows go to the store so the next generation can re-partition them. */
-        private void leave(Gen g) {
+        /**
+         * Leaves a generation: the rows go to the store so the next generation can re-partition them.
+         *
+         * <p>When the ranks stopped together ({@code agreed}), they also wait for each other's final
+         * write before leaving: the next generation reads the store as soon as its own members have
+         * joined, and a rank that is not in it (it left the job) or joins it late must not still be
+         * writing then, or those classes would be read as of an older flush (the elastic curve would
+         * differ from the single-worker one). After a failure the group is broken and a dead rank's
+         * rows are as of its last flush anyway.
+         */
+        private void leave(Gen g, boolean agreed) {
             if (rowsValid) {
                 flusher(g).flushNow(g.start(), g.end(), g.fc().weights(), g.fc().momentum(), cursor.global);
+            }
+            if (agreed) {
+                try {
+                    g.collective().barrier();
+                } catch (CollectiveException e) {
+                    LOG.warn("rank {} of generation {}: a peer failed before its rows were known to be stored ({});"
+                            + " its classes come back as of its last completed write", g.rank(), g.number(),
+                            e.getMessage());
+                }
             }
             if (metrics != null) {
                 metrics.event("generation_end", Map.of("generation", g.number(), "step", cursor.global,

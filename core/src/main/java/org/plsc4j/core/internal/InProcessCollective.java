@@ -9,11 +9,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.BrokenBarrierException;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CyclicBarrier;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReferenceArray;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
 import org.plsc4j.core.collective.Collective;
 import org.plsc4j.core.collective.CollectiveConfig;
 import org.plsc4j.core.collective.CollectiveException;
@@ -179,7 +179,9 @@ public final class InProcessCollective implements Collective {
     @Override
     public void close() {
         if (closed.compareAndSet(false, true)) {
-            group.barrier.reset(); // wakes peers blocked in an operation with BrokenBarrierException
+            // as a crashed rank would: peers blocked in an operation, and peers that reach their next one
+            // later, fail at once instead of waiting for the timeout
+            group.barrier.breakIt();
             group.joined.set(rank, null);
             boolean empty = true;
             for (int r = 0; r < group.worldSize; r++) {
@@ -225,7 +227,7 @@ public final class InProcessCollective implements Collective {
     private void await() {
         group.arrived.set(rank, Boolean.TRUE);
         try {
-            group.barrier.await(group.timeout.toMillis(), TimeUnit.MILLISECONDS);
+            group.barrier.await(group.timeout.toNanos());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new CollectiveException("in-process group " + group.jobId + ": rank " + rank + " interrupted", e);
@@ -247,7 +249,7 @@ public final class InProcessCollective implements Collective {
         final AtomicReferenceArray<Buffer> slots;
         final AtomicReferenceArray<Boolean> joined;
         final AtomicReferenceArray<Boolean> arrived;
-        final CyclicBarrier barrier;
+        final StickyBarrier barrier;
 
         Group(String jobId, int worldSize, String token, Duration timeout) {
             this.jobId = jobId;
@@ -257,7 +259,7 @@ public final class InProcessCollective implements Collective {
             this.slots = new AtomicReferenceArray<>(worldSize);
             this.joined = new AtomicReferenceArray<>(worldSize);
             this.arrived = new AtomicReferenceArray<>(worldSize);
-            this.barrier = new CyclicBarrier(worldSize, () -> {
+            this.barrier = new StickyBarrier(worldSize, () -> {
                 for (int r = 0; r < worldSize; r++) {
                     arrived.set(r, null);
                 }
@@ -272,6 +274,84 @@ public final class InProcessCollective implements Collective {
                 }
             }
             return out;
+        }
+    }
+    /**
+     * A cyclic barrier that stays broken. Why not {@link java.util.concurrent.CyclicBarrier}: breaking
+     * one on purpose ({@code reset()}) only fails the ranks already waiting, and a peer arriving a
+     * moment later would wait out the whole timeout for a rank that closed. Here a timeout, an
+     * interrupt or a {@link #breakIt() close} fails every current and later wait at once.
+     */
+    private static final class StickyBarrier {
+        private final int parties;
+        private final Runnable onTrip;
+        private final ReentrantLock lock = new ReentrantLock();
+        private final Condition tripped = lock.newCondition();
+        private int count;
+        private long round;
+        private boolean broken;
+
+        StickyBarrier(int parties, Runnable onTrip) {
+            this.parties = parties;
+            this.onTrip = onTrip;
+        }
+
+        /** Waits until all parties arrived (runs {@code onTrip} once then), at most {@code nanos}. */
+        void await(long nanos) throws InterruptedException, TimeoutException, BrokenBarrierException {
+            lock.lock();
+            try {
+                if (broken) {
+                    throw new BrokenBarrierException();
+                }
+                if (++count == parties) {
+                    count = 0;
+                    round++;
+                    onTrip.run();
+                    tripped.signalAll();
+                    return;
+                }
+                long mine = round;
+                long left = nanos;
+                while (true) {
+                    try {
+                        left = tripped.awaitNanos(left);
+                    } catch (InterruptedException e) {
+                        if (round != mine) {
+                            Thread.currentThread().interrupt();
+                            return;
+                        }
+                        breakLocked();
+                        throw e;
+                    }
+                    if (round != mine) {
+                        return; // tripped, even if broken right after
+                    }
+                    if (broken) {
+                        throw new BrokenBarrierException();
+                    }
+                    if (left <= 0) {
+                        breakLocked();
+                        throw new TimeoutException();
+                    }
+                }
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        /** Fails every current and later {@link #await}. */
+        void breakIt() {
+            lock.lock();
+            try {
+                breakLocked();
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        private void breakLocked() {
+            broken = true;
+            tripped.signalAll();
         }
     }
 }
