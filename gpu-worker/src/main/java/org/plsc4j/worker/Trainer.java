@@ -49,7 +49,9 @@ import org.slf4j.LoggerFactory;
  * <p>Elastic jobs: the trainer runs one {@link Membership.Member generation} after another. At every
  * step boundary the ranks agree (one tiny all-reduce) whether a newer generation exists; if so, or
  * when a collective operation fails because a peer is gone, each rank writes its FC rows to the
- * {@link FcRowStore}, closes the collective and joins the next generation. There the ranks agree on
+ * {@link FcRowStore} (after an agreed stop, the ranks then wait for each other's write, so the next
+ * generation never reads a leaving rank's classes as of an older flush), closes the collective and
+ * joins the next generation. There the ranks agree on
  * the most advanced rank (global step), which broadcasts the backbone, the optimizer state and the
  * data cursor; every rank reads the rows of its new class range from the store (a dead worker's
  * rows as of its last flush) and training continues from the same step of the same epoch: the
