@@ -81,24 +81,33 @@ public final class MomentumUpdate {
                 vr[k] = v0;
                 wr[k] = wr[k] - lr * v0;
             }
-            float n0 = 0;
-            float n1 = 0;
-            float n2 = 0;
-            float n3 = 0;
-            int k = 0;
-            for (; k + 3 < d; k += 4) {
-                n0 += wr[k] * wr[k];
-                n1 += wr[k + 1] * wr[k + 1];
-                n2 += wr[k + 2] * wr[k + 2];
-                n3 += wr[k + 3] * wr[k + 3];
-            }
-            for (; k < d; k++) {
-                n0 += wr[k] * wr[k];
-            }
             w.put(o, wr, 0, d);
             v.put(o, vr, 0, d);
-            norms[j] = (float) Math.sqrt((double) n0 + n1 + n2 + n3);
+            norms[j] = norm(wr, d);
         }
+    }
+
+    /**
+     * The L2 norm of {@code w[0..d)}, four partial sums in float then one in double. The one definition
+     * of a row's norm: the update and the half-precision storage ({@link StoredRows}) both use it, so
+     * a norm cached after an update equals the norm recomputed from stored rows bit for bit.
+     */
+    static float norm(float[] w, int d) {
+        float n0 = 0;
+        float n1 = 0;
+        float n2 = 0;
+        float n3 = 0;
+        int k = 0;
+        for (; k + 3 < d; k += 4) {
+            n0 += w[k] * w[k];
+            n1 += w[k + 1] * w[k + 1];
+            n2 += w[k + 2] * w[k + 2];
+            n3 += w[k + 3] * w[k + 3];
+        }
+        for (; k < d; k++) {
+            n0 += w[k] * w[k];
+        }
+        return (float) Math.sqrt((double) n0 + n1 + n2 + n3);
     }
 
     /** A direct buffer over the matrix's elements (a view's data() already starts at its offset). */

@@ -95,7 +95,7 @@ public final class StoredRows {
                 p.position((long) j * d).get(row, 0, d);
                 a.writeRounding(r, row);
                 if (norms != null) {
-                    norms[j] = norm(row, d);
+                    norms[j] = MomentumUpdate.norm(row, d);
                 }
             }
         });
@@ -114,7 +114,7 @@ public final class StoredRows {
             float[] row = new float[d];
             for (int j = 0; j < n; j++) {
                 System.arraycopy(buf, j * d, row, 0, d);
-                out[r0 + j] = norm(row, d);
+                out[r0 + j] = MomentumUpdate.norm(row, d);
             }
         });
     }
@@ -155,24 +155,6 @@ public final class StoredRows {
             }
         }
         return true;
-    }
-
-    private static float norm(float[] w, int d) {
-        float n0 = 0;
-        float n1 = 0;
-        float n2 = 0;
-        float n3 = 0;
-        int k = 0;
-        for (; k + 3 < d; k += 4) {
-            n0 += w[k] * w[k];
-            n1 += w[k + 1] * w[k + 1];
-            n2 += w[k + 2] * w[k + 2];
-            n3 += w[k + 3] * w[k + 3];
-        }
-        for (; k < d; k++) {
-            n0 += w[k] * w[k];
-        }
-        return (float) Math.sqrt((double) n0 + n1 + n2 + n3);
     }
 
     private interface Range {

@@ -1,6 +1,5 @@
 package org.plsc4j.data.internal;
 
-import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -11,7 +10,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.List;
@@ -69,27 +67,8 @@ public final class Base64Dataset implements Dataset {
     /** Indexes every part (labels checked); with {@code validateImages} also decodes every image. */
     public static Base64Dataset open(DatasetConfig config) throws IOException {
         Path list = config.dir().resolve(FILE_LIST);
-        if (!Files.isRegularFile(list)) {
-            throw new BadDataException(list.toString(), 0, "not found (expected: dataset_dir " + config.dir()
-                    + " to contain " + FILE_LIST + " for format base64)");
-        }
-        List<Path> parts = new ArrayList<>();
-        try (BufferedReader r = Files.newBufferedReader(list, StandardCharsets.UTF_8)) {
-            int lineNo = 0;
-            for (String line = r.readLine(); line != null; line = r.readLine()) {
-                lineNo++;
-                String s = line.strip();
-                if (s.isEmpty()) {
-                    continue;
-                }
-                Path p = config.dir().resolve(s);
-                if (!Files.isRegularFile(p)) {
-                    throw new BadDataException(list.toString(), lineNo, "part file : " + s
-                            + " not found (expected: a file at " + p.toAbsolutePath() + ")");
-                }
-                parts.add(p);
-            }
-        }
+        List<Path> parts = Base64Lines.partFiles(list, config.dir(), "dataset_dir " + config.dir() + " to contain "
+                + FILE_LIST + " for format base64");
         BadSampleLog bad = new BadSampleLog();
         Index index = new Index();
         for (int p = 0; p < parts.size(); p++) {

@@ -1,8 +1,14 @@
 package org.plsc4j.data.internal;
 
+import java.io.BufferedReader;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Base64;
+import java.util.List;
 import org.plsc4j.data.BadDataException;
 
 /**
@@ -17,6 +23,37 @@ import org.plsc4j.data.BadDataException;
 public final class Base64Lines {
 
     private Base64Lines() {
+    }
+
+    /**
+     * The part files named by a base64 data set's file list (one per line, relative to {@code dir};
+     * blank lines ignored), each checked to exist.
+     *
+     * @param missing what the error says was expected when the list itself is missing
+     * @throws BadDataException naming the list (and its line for a missing part file)
+     */
+    public static List<Path> partFiles(Path list, Path dir, String missing) throws IOException {
+        if (!Files.isRegularFile(list)) {
+            throw new BadDataException(list.toString(), 0, "not found (expected: " + missing + ")");
+        }
+        List<Path> parts = new ArrayList<>();
+        try (BufferedReader r = Files.newBufferedReader(list, StandardCharsets.UTF_8)) {
+            int lineNo = 0;
+            for (String line = r.readLine(); line != null; line = r.readLine()) {
+                lineNo++;
+                String s = line.strip();
+                if (s.isEmpty()) {
+                    continue;
+                }
+                Path p = dir.resolve(s);
+                if (!Files.isRegularFile(p)) {
+                    throw new BadDataException(list.toString(), lineNo, "part file : " + s
+                            + " not found (expected: a file at " + p.toAbsolutePath() + ")");
+                }
+                parts.add(p);
+            }
+        }
+        return parts;
     }
 
     /** The error for a line without a tab; {@code head} is its beginning, {@code longer} when cut. */

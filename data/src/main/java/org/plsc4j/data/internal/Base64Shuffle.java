@@ -1,6 +1,5 @@
 package org.plsc4j.data.internal;
 
-import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
@@ -129,28 +128,7 @@ public final class Base64Shuffle {
 
     /** The part files of the list, checked to exist (relative to {@code dataDir}). */
     static List<Path> readList(Path listFile, Path dataDir) throws IOException {
-        if (!Files.isRegularFile(listFile)) {
-            throw new BadDataException(listFile.toString(), 0, "not found (expected: the file list of the base64 "
-                    + "dataset in " + dataDir + ")");
-        }
-        List<Path> parts = new ArrayList<>();
-        try (BufferedReader r = Files.newBufferedReader(listFile, StandardCharsets.UTF_8)) {
-            int lineNo = 0;
-            for (String line = r.readLine(); line != null; line = r.readLine()) {
-                lineNo++;
-                String s = line.strip();
-                if (s.isEmpty()) {
-                    continue;
-                }
-                Path p = dataDir.resolve(s);
-                if (!Files.isRegularFile(p)) {
-                    throw new BadDataException(listFile.toString(), lineNo, "part file : " + s
-                            + " not found (expected: a file at " + p.toAbsolutePath() + ")");
-                }
-                parts.add(p);
-            }
-        }
-        return parts;
+        return Base64Lines.partFiles(listFile, dataDir, "the file list of the base64 dataset in " + dataDir);
     }
 
     /** The key of the {@code i}-th kept line: a bijection of i for a given seed, so keys never tie. */
