@@ -125,8 +125,11 @@ class BatcherTest {
         CompletableFuture<float[][]> running = b.submit(new float[PER], 1);
         assertTrue(inForward.await(30, TimeUnit.SECONDS));
         CompletableFuture<float[][]> queued = b.submit(new float[PER], 1);
-        release.countDown();
+        // close() while the pass is under way: it marks the batcher closed, then interrupts the worker,
+        // which ends the blocked pass (the fake returns its rows). Releasing the pass before close()
+        // would race: the worker could take the queued request before the state changes
         b.close();
+        release.countDown();
         b.close();
         assertEquals(1, running.get(30, TimeUnit.SECONDS).length); // the pass under way finishes
         ExecutionException e = assertThrows(ExecutionException.class, () -> queued.get(30, TimeUnit.SECONDS));
