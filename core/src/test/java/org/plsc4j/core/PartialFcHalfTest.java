@@ -200,9 +200,11 @@ class PartialFcHalfTest {
     }
 
     /**
-     * Two ranks with half storage against one rank over 3 steps: 99% of the stored values equal, the rest
-     * within one ulp of their row's largest value (the float32 sums differ in order, so a value near a
-     * rounding boundary may round the other way).
+     * Two ranks with half storage against one rank over 3 steps: 99% of the stored values equal after
+     * the first step (95% after later ones), the rest
+     * within k ulps of their row's largest value after step k (the float32 sums differ in order, so a
+     * value near a rounding boundary may round the other way: one ulp after the first step; a value that
+     * differs by one ulp can round two apart at the next write-back, so the bound grows by one a step).
      */
     @Test
     void twoRanksMatchOneRankWithHalfStorage() {
@@ -224,31 +226,42 @@ class PartialFcHalfTest {
                                 java.util.Arrays.copyOfRange(labels, r * 4, r * 4 + 4), 0.5, st);
                     });
                     Arrays2.assertClose(t + " loss step " + step, r1.loss(), r2.get(0).loss(), 1e-5);
+                    int exact = compareStored(t, whole, shards, step + 1);
+                    // after the first write-back only values at a rounding boundary differ; later steps
+                    // spread those differences through the softmax, so fewer stay bit-equal
+                    double want = step == 0 ? 0.99 : 0.95;
+                    assertTrue(exact > want * C * D, t + " step " + step + ": only " + exact + " of " + C * D
+                            + " equal (expected: > " + want + ")");
                 }
-                float[] w1 = values(whole.weights());
-                int exact = 0;
-                for (int r = 0; r < 2; r++) {
-                    PartialFc s = shards.get(r);
-                    float[] wr = values(s.weights());
-                    int start = s.layout().start(r);
-                    for (int i = 0; i < wr.length; i++) {
-                        float a = w1[start * D + i];
-                        float big = 0; // differences come from rounding at the row's scale (its norm, its largest value)
-                        for (int k = i - i % D; k < i - i % D + D; k++) {
-                            big = Math.max(big, Math.abs(wr[k]));
-                        }
-                        float ulp = t == FcDtype.BFLOAT16 ? Math.ulp(big) * 0x1p16f
-                                : Math.max(0x1p-24f, Math.ulp(big) * 0x1p13f); // one ulp of the stored type
-                        assertEquals(a, wr[i], 1.01f * ulp, t + " weight " + (start * D + i));
-                        if (a == wr[i]) {
-                            exact++;
-                        }
-                    }
-                }
-                assertTrue(exact > 0.99 * w1.length, t + ": only " + exact + " of " + w1.length + " equal");
             } finally {
                 g.forEach(Collective::close);
             }
         }
+    }
+
+    /** Asserts every stored weight of the shards within {@code ulps} of the whole's; returns how many are equal. */
+    private static int compareStored(FcDtype t, PartialFc whole, List<PartialFc> shards, int ulps) {
+        float[] w1 = values(whole.weights());
+        int exact = 0;
+        for (int r = 0; r < shards.size(); r++) {
+            PartialFc s = shards.get(r);
+            float[] wr = values(s.weights());
+            int start = s.layout().start(r);
+            for (int i = 0; i < wr.length; i++) {
+                float a = w1[start * D + i];
+                float big = 0; // differences come from rounding at the row's scale (its norm, its largest value)
+                for (int k = i - i % D; k < i - i % D + D; k++) {
+                    big = Math.max(big, Math.abs(wr[k]));
+                }
+                float ulp = t == FcDtype.BFLOAT16 ? Math.ulp(big) * 0x1p16f
+                        : Math.max(0x1p-24f, Math.ulp(big) * 0x1p13f); // one ulp of the stored type
+                assertEquals(a, wr[i], 1.01f * ulps * ulp, t + " weight " + (start * D + i) + " (bound " + ulps
+                        + " ulp)");
+                if (a == wr[i]) {
+                    exact++;
+                }
+            }
+        }
+        return exact;
     }
 }
