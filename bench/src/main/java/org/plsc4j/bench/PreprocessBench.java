@@ -112,10 +112,10 @@ public final class PreprocessBench implements Callable<Integer> {
             o.put("memory_mb", (last == null ? 0 : memoryMb == null
                     ? Base64Preprocessor.Options.defaultMemoryBytes() >> 20 : memoryMb));
             o.put("buckets", last == null ? 0 : last.buckets());
-            o.put("tool_s", Stats.round(toolS, 2));
+            o.put("tool_s", Stats.round(toolS, 4));
             o.put("tool_lines_per_s", Math.round(lines / toolS));
             o.put("tool_mb_per_s", Stats.round(mbytes / toolS, 1));
-            o.put("shuf_split_s", Stats.round(baseS, 2));
+            o.put("shuf_split_s", Stats.round(baseS, 4));
             o.put("shuf_split_lines_per_s", Math.round(lines / baseS));
             o.put("shuf_split_mb_per_s", Stats.round(mbytes / baseS, 1));
             o.put("ratio_vs_shuf_split", Stats.round(toolS / baseS, 2));
