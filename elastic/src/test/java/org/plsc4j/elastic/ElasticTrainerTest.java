@@ -47,24 +47,9 @@ class ElasticTrainerTest {
     }
 
     static TrainConfig config(Path save, int syncSteps) {
-        return TrainConfigs.bind(TrainConfigs.merged(Map.ofEntries(
-                Map.entry("dataset_dir", data.toString()),
-                Map.entry("model_save_dir", save.toString()),
-                Map.entry("num_classes", 30),
-                Map.entry("emb_size", 16),
-                Map.entry("image_shape", List.of(3, 16, 16)),
-                Map.entry("model_name", "mlp"),
-                Map.entry("train_batch_size", 12),
-                Map.entry("train_epochs", 2),
-                Map.entry("lr", 0.05),
-                Map.entry("scale_lr_by_batch", false),
-                Map.entry("lr_steps", List.of(15)),
-                Map.entry("loss_type", "dist_arcface"),
-                Map.entry("scale", 16.0),
-                Map.entry("with_test", false),
-                Map.entry("log_period", 5),
-                Map.entry("shard_sync_steps", syncSteps),
-                Map.entry("seed", 11))), "test");
+        Map<String, Object> m = TrainerInvarianceTest.tinyMlp(data, save, 2);
+        m.put("shard_sync_steps", syncSteps);
+        return TrainConfigs.bind(TrainConfigs.merged(m), "test");
     }
 
     private static final LongFunction<IntPredicate> NEVER = g -> n -> false;

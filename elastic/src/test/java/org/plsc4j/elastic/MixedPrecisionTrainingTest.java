@@ -42,11 +42,7 @@ class MixedPrecisionTrainingTest {
     }
 
     static Entry tiny(Path save) {
-        return new Entry().setDatasetDir(data.toString()).setModelSaveDir(save.toString()).setClassNum(40)
-                .setEmbSize(32).setImageShape(3, 16, 16).set("model_name", "mlp").setTrainBatchSize(32)
-                .setTrainEpochs(3).setLr(0.2).set("scale_lr_by_batch", false).setLrSteps(1000).setScale(16)
-                .setValTargets("synth").setTestBatchSize(50).setLogPeriod(2).setSeed(5).setLossType("dist_arcface")
-                .setMargin(0.3);
+        return TrainingEndToEndTest.tiny(data, save).setLossType("dist_arcface").setMargin(0.3);
     }
 
     @Test

@@ -36,10 +36,19 @@ class TrainerInvarianceTest {
 
     /** mlp (no batch statistics), a global batch of 12: 25 steps per epoch of the 300 samples. */
     static TrainConfig config(Path save, String checkpoint, int epochs) {
-        return TrainConfigs.bind(TrainConfigs.merged(Map.ofEntries(
+        Map<String, Object> m = tinyMlp(data, save, epochs);
+        m.put("checkpoint_dir", checkpoint);
+        return TrainConfigs.bind(TrainConfigs.merged(m), "test");
+    }
+
+    /**
+     * The settings of the tiny mlp job the elastic tests compare curves with (30 classes, emb 16,
+     * global batch 12, seed 11), as a mutable map for a test's own additions.
+     */
+    static Map<String, Object> tinyMlp(Path data, Path save, int epochs) {
+        return new java.util.HashMap<>(Map.ofEntries(
                 Map.entry("dataset_dir", data.toString()),
                 Map.entry("model_save_dir", save.toString()),
-                Map.entry("checkpoint_dir", checkpoint),
                 Map.entry("num_classes", 30),
                 Map.entry("emb_size", 16),
                 Map.entry("image_shape", List.of(3, 16, 16)),
@@ -53,7 +62,7 @@ class TrainerInvarianceTest {
                 Map.entry("scale", 16.0),
                 Map.entry("with_test", false),
                 Map.entry("log_period", 5),
-                Map.entry("seed", 11))), "test");
+                Map.entry("seed", 11)));
     }
 
     static Trainer.Summary run(TrainConfig cfg, int n) throws Exception {

@@ -41,6 +41,11 @@ class TrainingEndToEndTest {
     }
 
     static Entry tiny(Path save) {
+        return tiny(data, save);
+    }
+
+    /** The tiny job (40 classes of 16x16 images, mlp, emb 32, 3 epochs, seed 5) on a generated data set. */
+    static Entry tiny(Path data, Path save) {
         return new Entry().setDatasetDir(data.toString()).setModelSaveDir(save.toString()).setClassNum(40)
                 .setEmbSize(32).setImageShape(3, 16, 16).set("model_name", "mlp").setTrainBatchSize(32)
                 .setTrainEpochs(3).setLr(0.2).set("scale_lr_by_batch", false).setLrSteps(1000).setScale(16)
