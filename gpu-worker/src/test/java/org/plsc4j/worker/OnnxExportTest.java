@@ -11,6 +11,8 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -77,6 +79,13 @@ class OnnxExportTest {
         // 16x16 is the smallest image that keeps every stage's stride-2 meaningful (16 -> 8 -> 4 -> 2 -> 1)
         assertOrtMatches("ResNet50", Backbones.create("ResNet50", BackboneConfig.of(32, 3, 16, 16,
                 TestSeed.of("r50"))), 2);
+    }
+
+    /** The deeper face ResNets: the same ops as ResNet50, more blocks (tens of millions of weights each). */
+    @ParameterizedTest
+    @ValueSource(strings = {"ResNet100", "ResNet101", "ResNet152"})
+    void deeperResNetsMatch(String name) throws Exception {
+        assertOrtMatches(name, Backbones.create(name, BackboneConfig.of(16, 3, 16, 16, TestSeed.of(name))), 1);
     }
 
     /** Ops the built-in backbones do not use, so their mappings are checked too. */
