@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import org.plsc4j.core.TrainConfig;
 import org.plsc4j.core.TrainConfigs;
+import org.plsc4j.elastic.ExportFormat;
 import org.plsc4j.elastic.Jobs;
 import org.plsc4j.elastic.LocalLauncher;
 import org.plsc4j.worker.BaseModel;
@@ -273,6 +274,19 @@ public final class Entry {
     public Path convertForPrediction() throws IOException {
         TrainConfig cfg = config();
         return Jobs.export(Path.of(cfg.checkpointDir()), Path.of(cfg.modelSaveDir()).resolve("inference"), model);
+    }
+
+    /**
+     * As {@link #convertForPrediction()} in {@code format} ({@code "samediff"} or {@code "onnx"}; ONNX
+     * adds {@code model.onnx} for ONNX Runtime and the other ONNX consumers).
+     *
+     * @throws org.plsc4j.worker.OnnxExportException naming the first op of a custom model without an
+     *     ONNX mapping
+     */
+    public Path convertForPrediction(String format) throws IOException {
+        ExportFormat f = ExportFormat.parse(format);
+        TrainConfig cfg = config();
+        return Jobs.export(Path.of(cfg.checkpointDir()), Path.of(cfg.modelSaveDir()).resolve("inference"), model, f);
     }
 
     private static String className(Object o, String setter) {

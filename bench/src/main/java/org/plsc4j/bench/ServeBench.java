@@ -9,6 +9,8 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
@@ -23,12 +25,12 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import javax.imageio.ImageIO;
-import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 import org.plsc4j.data.ImagePreprocessor;
 import org.plsc4j.data.ImageShape;
+import org.plsc4j.serving.EmbeddingEngine;
 import org.plsc4j.serving.EmbeddingServer;
+import org.plsc4j.serving.Engines;
+import org.plsc4j.worker.OnnxExport;
 import org.plsc4j.worker.BackboneConfig;
 import org.plsc4j.worker.Backbones;
 import org.plsc4j.worker.InferenceModel;
@@ -43,7 +45,9 @@ import picocli.CommandLine.Spec;
  * server (HTTP, JSON, base64, JPEG decode, dynamic batching) under N concurrent clients, against the
  * bare {@link InferenceModel#embed} in the same process at the batch size the server formed (the
  * baseline: the forward pass alone, images already decoded). The clients run in the same JVM and
- * share its cores with the server, as they would on one machine.
+ * share its cores with the server, as they would on one machine. {@code --engine both} measures the
+ * SameDiff and ONNX Runtime engines on the same model in the same run, alternated round by round,
+ * and reports their ratio with its spread.
  */
 @Command(name = "serve", mixinStandardHelpOptions = true, sortOptions = false,
         header = "Embedding server throughput and p50/p99 latency under N clients against the bare forward pass.",
@@ -84,6 +88,15 @@ public final class ServeBench implements Callable<Integer> {
     @Option(names = "--max-wait-ms", defaultValue = "5", description = "Server max wait (default: ${DEFAULT-VALUE}).")
     double maxWaitMs;
 
+    @Option(names = "--engine", defaultValue = "samediff", paramLabel = "samediff|onnxruntime|both",
+            description = "Serving engine; both = SameDiff and ONNX Runtime alternated in the same run, compared by "
+                + "their ratio (default: ${DEFAULT-VALUE}).")
+    String engine;
+
+    @Option(names = "--rounds", defaultValue = "1",
+            description = "Measurements per engine and client count, engines alternated (default: ${DEFAULT-VALUE}).")
+    int rounds;
+
     @Option(names = "--json", description = "Print one JSON object on stdout instead of a table.")
     boolean json;
 
@@ -93,9 +106,39 @@ public final class ServeBench implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--clients " + clients + " --seconds " + seconds
                     + " --images-per-request " + perRequest + " (expected: positive)");
         }
+        List<String> engines = engine.equals("both") ? List.of("samediff", "onnxruntime") : List.of(engine);
+        if (rounds < 1 || !Engines.names().containsAll(engines)) {
+            throw new ParameterException(spec.commandLine(), "--engine " + engine + " --rounds " + rounds
+                    + " (expected: one of " + Engines.names() + " or both, rounds >= 1)");
+        }
         ImageShape shape = ImageShape.square(imageSize);
         InferenceModel model = Backbones.create(backbone, BackboneConfig.of(embSize, 3, imageSize, imageSize, 42))
                 .inference();
+        Path dir = Files.createTempDirectory("plsc4j-bench-serve");
+        Map<String, EmbeddingEngine> opened = new LinkedHashMap<>();
+        try {
+            model.save(dir);
+            if (engines.contains("onnxruntime")) {
+                OnnxExport.write(model, dir);
+            }
+            for (String e : engines) {
+                opened.put(e, Engines.open(e, dir));
+            }
+            return measure(shape, opened);
+        } finally {
+            for (EmbeddingEngine e : opened.values()) {
+                e.close();
+            }
+            try (var files = Files.list(dir)) {
+                for (Path f : files.toList()) {
+                    Files.delete(f);
+                }
+            }
+            Files.delete(dir);
+        }
+    }
+
+    private int measure(ImageShape shape, Map<String, EmbeddingEngine> engines) throws Exception {
         List<byte[]> images = images(32, imageSize);
         List<byte[]> bodies = new ArrayList<>();
         for (int i = 0; i < images.size(); i++) {
@@ -119,11 +162,26 @@ public final class ServeBench implements Callable<Integer> {
         out.put("max_wait_ms", maxWaitMs);
         out.put("seconds", seconds);
         out.put("cores", Runtime.getRuntime().availableProcessors());
+        out.put("engine", engine);
+        out.put("rounds", rounds);
         List<Map<String, Object>> rows = new ArrayList<>();
+        List<String> names = new ArrayList<>(engines.keySet());
         for (int n : clients) {
-            rows.add(run(n, model, shape, bodies, decoded, images.size()));
+            for (int round = 0; round < rounds; round++) {
+                // alternate which engine goes first, so neither always gets the cooler machine
+                for (int k = 0; k < names.size(); k++) {
+                    String e = names.get((k + round) % names.size());
+                    Map<String, Object> r = run(n, engines.get(e), shape, bodies, decoded, images.size());
+                    r.put("engine", e);
+                    r.put("round", round);
+                    rows.add(r);
+                }
+            }
         }
         out.put("runs", rows);
+        if (names.size() == 2) {
+            out.put("engine_comparison", compare(rows, names.get(1), names.get(0)));
+        }
         PrintWriter pw = spec.commandLine().getOut();
         if (json) {
             pw.println(new ObjectMapper().writeValueAsString(out));
@@ -134,16 +192,62 @@ public final class ServeBench implements Callable<Integer> {
             pw.printf(Locale.ROOT, "%8s %12s %9s %9s %10s %11s %14s %11s %7s%n", "clients", "emb/s", "p50 ms",
                     "p99 ms", "mean batch", "forward ms", "bare emb/s", "bare fwd ms", "ratio");
             for (Map<String, Object> r : rows) {
-                pw.printf(Locale.ROOT, "%8d %12.1f %9.1f %9.1f %10.1f %11.1f %14.1f %11.1f %7.2f%n", r.get("clients"),
+                pw.printf(Locale.ROOT, "%8d %12.1f %9.1f %9.1f %10.1f %11.1f %14.1f %11.1f %7.2f  %s%n", r.get("clients"),
                         r.get("embeddings_per_s"), r.get("p50_ms"), r.get("p99_ms"), r.get("mean_batch"),
-                        r.get("server_forward_ms"), r.get("bare_embeddings_per_s"), r.get("bare_forward_ms"), r.get("ratio"));
+                        r.get("server_forward_ms"), r.get("bare_embeddings_per_s"), r.get("bare_forward_ms"), r.get("ratio"),
+                        r.get("engine"));
+            }
+            if (out.get("engine_comparison") instanceof List<?> cmp) {
+                for (Object o : cmp) {
+                    Map<?, ?> c = (Map<?, ?>) o;
+                    pw.printf(Locale.ROOT, "clients %s: %s / %s server emb/s = %s (min %s, max %s over %d rounds);"
+                            + " bare forward = %s (min %s, max %s)%n", c.get("clients"), names.get(1), names.get(0),
+                            c.get("server_ratio_median"), c.get("server_ratio_min"), c.get("server_ratio_max"), rounds,
+                            c.get("bare_ratio_median"), c.get("bare_ratio_min"), c.get("bare_ratio_max"));
+                }
             }
         }
         pw.flush();
         return 0;
     }
 
-    private Map<String, Object> run(int n, InferenceModel model, ImageShape shape, List<byte[]> bodies, float[] decoded,
+    /** Per client count: {@code a}/{@code b} embeddings per second, server and bare, paired by round. */
+    private List<Map<String, Object>> compare(List<Map<String, Object>> rows, String a, String b) {
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (int n : clients) {
+            double[] server = new double[rounds];
+            double[] bare = new double[rounds];
+            for (int round = 0; round < rounds; round++) {
+                Map<String, Object> ra = find(rows, n, round, a);
+                Map<String, Object> rb = find(rows, n, round, b);
+                server[round] = (double) ra.get("embeddings_per_s") / (double) rb.get("embeddings_per_s");
+                bare[round] = (double) ra.get("bare_embeddings_per_s") / (double) rb.get("bare_embeddings_per_s");
+            }
+            Map<String, Object> c = new LinkedHashMap<>();
+            c.put("clients", n);
+            c.put("numerator", a);
+            c.put("denominator", b);
+            c.put("server_ratio_median", Stats.round(Stats.median(server), 3));
+            c.put("server_ratio_min", Stats.round(Arrays.stream(server).min().orElseThrow(), 3));
+            c.put("server_ratio_max", Stats.round(Arrays.stream(server).max().orElseThrow(), 3));
+            c.put("bare_ratio_median", Stats.round(Stats.median(bare), 3));
+            c.put("bare_ratio_min", Stats.round(Arrays.stream(bare).min().orElseThrow(), 3));
+            c.put("bare_ratio_max", Stats.round(Arrays.stream(bare).max().orElseThrow(), 3));
+            out.add(c);
+        }
+        return out;
+    }
+
+    private static Map<String, Object> find(List<Map<String, Object>> rows, int clients, int round, String engine) {
+        for (Map<String, Object> r : rows) {
+            if (r.get("clients").equals(clients) && r.get("round").equals(round) && r.get("engine").equals(engine)) {
+                return r;
+            }
+        }
+        throw new IllegalStateException("no run for " + clients + " clients, round " + round + ", " + engine);
+    }
+
+    private Map<String, Object> run(int n, EmbeddingEngine model, ImageShape shape, List<byte[]> bodies, float[] decoded,
             int nImages) throws Exception {
         double[] latencies;
         long served;
@@ -239,20 +343,19 @@ public final class ServeBench implements Callable<Integer> {
     }
 
     /** Embeddings/s and ms per call of the bare forward pass at batch {@code b} over already decoded images. */
-    private double[] bare(InferenceModel model, ImageShape shape, float[] decoded, int nImages, int b) {
+    private double[] bare(EmbeddingEngine model, ImageShape shape, float[] decoded, int nImages, int b) {
         int per = shape.floatsPerImage();
         float[] batch = new float[b * per];
         for (int i = 0; i < b; i++) {
             System.arraycopy(decoded, (i % nImages) * per, batch, i * per, per);
         }
-        INDArray x = Nd4j.create(batch, new long[] {b, 3, shape.height(), shape.width()}, DataType.FLOAT);
-        model.embed(x); // warm-up
+        model.embed(batch, b, 3, shape.height(), shape.width()); // warm-up
         long images = 0;
         long calls = 0;
         long t0 = System.nanoTime();
         long end = t0 + (long) (seconds * 1e9);
         while (System.nanoTime() < end) {
-            model.embed(x).toFloatMatrix();
+            model.embed(batch, b, 3, shape.height(), shape.width());
             images += b;
             calls++;
         }

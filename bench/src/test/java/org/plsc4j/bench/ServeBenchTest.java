@@ -45,9 +45,42 @@ class ServeBenchTest {
     }
 
     @Test
+    void bothEnginesAreAlternatedAndComparedByTheirRatio() throws Exception {
+        String[] r = run("--backbone", "small", "--image-size", "16", "--emb-size", "8", "--clients", "2",
+                "--seconds", "0.3", "--engine", "both", "--rounds", "2", "--json");
+        assertEquals("0", r[0], r[2]);
+        JsonNode j = new ObjectMapper().readTree(r[1]);
+        assertEquals("both", j.get("engine").asText());
+        JsonNode runs = j.get("runs");
+        assertEquals(4, runs.size());
+        // round 0: samediff then onnxruntime; round 1: the other way round
+        String[] order = {"samediff", "onnxruntime", "onnxruntime", "samediff"};
+        double[] ratio = new double[2];
+        double[] eps = new double[4];
+        for (int i = 0; i < 4; i++) {
+            assertEquals(order[i], runs.get(i).get("engine").asText(), r[1]);
+            assertEquals(i / 2, runs.get(i).get("round").asInt(), r[1]);
+            eps[i] = runs.get(i).get("embeddings_per_s").asDouble();
+            assertTrue(eps[i] > 0, r[1]);
+        }
+        ratio[0] = eps[1] / eps[0];
+        ratio[1] = eps[2] / eps[3];
+        JsonNode c = j.get("engine_comparison").get(0);
+        assertEquals("onnxruntime", c.get("numerator").asText());
+        double tol = 0.01 * Math.max(ratio[0], ratio[1]) + 2e-3; // the rates are rounded to 0.1 emb/s
+        assertEquals((ratio[0] + ratio[1]) / 2, c.get("server_ratio_median").asDouble(), tol, r[1]);
+        assertEquals(Math.min(ratio[0], ratio[1]), c.get("server_ratio_min").asDouble(), tol, r[1]);
+        assertEquals(Math.max(ratio[0], ratio[1]), c.get("server_ratio_max").asDouble(), tol, r[1]);
+    }
+
+    @Test
     void badOptionsAreUsageErrors() {
         String[] r = run("--clients", "0");
         assertEquals("2", r[0]);
         assertTrue(r[2].contains("--clients [0]"), r[2]);
+        String[] e = run("--engine", "tensorrt");
+        assertEquals("2", e[0]);
+        assertTrue(e[2].contains("--engine tensorrt --rounds 1 (expected: one of [samediff, onnxruntime] or both,"
+                + " rounds >= 1)"), e[2]);
     }
 }

@@ -53,8 +53,17 @@ class TrainingCommandsTest {
         assertEquals(16.0, manifest.get("config").get("scale").asDouble(), "--set reached the workers");
         assertEquals(2, manifest.get("world_size").asInt());
 
-        CliRun e = CliRun.of("export", "--checkpoint-dir", dir.resolve("out").toString(), "--out", dir.resolve("inf").toString());
+        CliRun e = CliRun.of("export", "--checkpoint-dir", dir.resolve("out").toString(), "--out", dir.resolve("inf").toString(),
+                "--format", "onnx");
         assertEquals(0, e.code(), e.err());
+        assertTrue(Files.size(dir.resolve("inf/model.onnx")) > 3 * 16 * 16 * 128 * 4, "model.onnx holds the weights");
+        JsonNode exported = new ObjectMapper().readTree(dir.resolve("inf/model.json").toFile());
+        assertEquals("[\"samediff\",\"onnx\"]", exported.get("formats").toString());
+        assertEquals("[\"batch\",3,16,16]", exported.get("onnx").get("input_shape").toString());
+        CliRun badFormat = CliRun.of("export", "--checkpoint-dir", dir.resolve("out").toString(), "--out",
+                dir.resolve("inf2").toString(), "--format", "tflite");
+        assertEquals(Main.EXIT_FAILURE, badFormat.code());
+        assertTrue(badFormat.err().contains("format : tflite (expected: samediff or onnx)"), badFormat.err());
         CliRun test = CliRun.of("test", "--config", job.toString(), "--checkpoint-dir", dir.resolve("inf").toString(), "--json");
         assertEquals(0, test.code(), test.err());
         JsonNode r = new ObjectMapper().readTree(test.out()).get("synth");

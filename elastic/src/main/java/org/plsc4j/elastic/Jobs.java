@@ -1,6 +1,7 @@
 package org.plsc4j.elastic;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -28,6 +29,7 @@ import org.plsc4j.worker.CheckpointSync;
 import org.plsc4j.worker.Evaluator;
 import org.plsc4j.worker.InferenceModel;
 import org.plsc4j.worker.MetricsLog;
+import org.plsc4j.worker.OnnxExport;
 import org.plsc4j.worker.Optimizer;
 import org.plsc4j.worker.Trainer;
 
@@ -37,8 +39,9 @@ import org.plsc4j.worker.Trainer;
  *
  * <p>Exported model directory (a public layout, what {@code test} and the server load):
  * {@code model.json} (format_version, model_name, emb_size, image_shape, normalization, the source
- * checkpoint's epoch/step and path) beside the inference graph written by
- * {@link InferenceModel#save(Path)}. It is written to a temporary sibling and renamed when complete.
+ * checkpoint's epoch/step and path, {@code formats}, and for ONNX exports an {@code onnx} object:
+ * file, opset, input/output names and shapes, whether normalisation is folded in) beside the inference
+ * graph written by {@link InferenceModel#save(Path)} and, with {@link ExportFormat#ONNX}, {@code model.onnx}. It is written to a temporary sibling and renamed when complete.
  */
 public final class Jobs {
 
@@ -68,6 +71,18 @@ public final class Jobs {
      * @throws IllegalArgumentException naming {@code out} when it exists and is not an exported model
      */
     public static Path export(Path checkpointDir, Path out, BaseModel model) throws IOException {
+        return export(checkpointDir, out, model, ExportFormat.SAMEDIFF);
+    }
+
+    /**
+     * As {@link #export(Path, Path, BaseModel)}, adding {@code model.onnx} for {@link ExportFormat#ONNX}
+     * (the SameDiff files are always written: {@code plsc4j test} and the SameDiff serving engine read
+     * them).
+     *
+     * @throws org.plsc4j.worker.OnnxExportException naming the first op without an ONNX mapping
+     *     (nothing is written then)
+     */
+    public static Path export(Path checkpointDir, Path out, BaseModel model, ExportFormat format) throws IOException {
         Checkpoint ck = CheckpointIo.resolve(checkpointDir);
         TrainConfig cfg = TrainConfigs.fromSaved(ck.config(), ck.dir().resolve("manifest.json").toString());
         Backbone backbone = backbone(cfg, model);
@@ -80,6 +95,9 @@ public final class Jobs {
         Path tmp = parent.resolve("." + out.getFileName() + ".tmp-" + UUID.randomUUID());
         try {
             backbone.inference().save(tmp);
+            if (format == ExportFormat.ONNX) {
+                OnnxExport.write(backbone.inference(), tmp);
+            }
             ObjectNode meta = JSON.createObjectNode();
             meta.put("format_version", 1);
             meta.put("model_name", model != null ? model.getClass().getName() : cfg.modelName());
@@ -89,6 +107,11 @@ public final class Jobs {
             meta.put("checkpoint", ck.dir().toAbsolutePath().toString());
             meta.put("epoch", ck.epoch());
             meta.put("step", ck.step());
+            ArrayNode formats = meta.putArray("formats").add("samediff");
+            if (format == ExportFormat.ONNX) {
+                formats.add("onnx");
+                onnxMeta(meta.putObject("onnx"), cfg);
+            }
             JSON.writerWithDefaultPrettyPrinter().writeValue(tmp.resolve(MODEL_JSON).toFile(), meta);
             if (Files.exists(out)) {
                 deleteTree(out);
@@ -100,6 +123,18 @@ public final class Jobs {
             }
         }
         return out;
+    }
+
+    private static void onnxMeta(ObjectNode o, TrainConfig cfg) {
+        o.put("file", OnnxExport.ONNX_FILE);
+        o.put("opset", OnnxExport.OPSET);
+        o.put("input", "input");
+        o.putArray("input_shape").add("batch").add(3).add(cfg.imageHeight()).add(cfg.imageWidth());
+        o.put("input_type", "float32");
+        o.put("output", "embedding");
+        o.putArray("output_shape").add("batch").add(cfg.embSize());
+        o.put("normalization_folded", false);
+        o.put("batch_norm", "folded into Mul/Add from the running statistics");
     }
 
     /**

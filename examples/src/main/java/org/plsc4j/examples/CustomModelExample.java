@@ -9,7 +9,8 @@ import org.plsc4j.worker.MetricsLog;
 
 /**
  * Trains {@link TinyConvNet} — a user-defined backbone — with the sharded ArcFace head on a generated
- * data set, then evaluates it: PLSC's "custom model" walkthrough, end to end.
+ * data set, evaluates it and exports it, with {@code model.onnx}, to {@code output/inference}: PLSC's
+ * "custom model" walkthrough, end to end.
  *
  * <pre>
  *   java ... org.plsc4j.examples.CustomModelExample [out-dir] [classes] [per-class] [epochs] [workers]
@@ -43,7 +44,10 @@ public final class CustomModelExample {
                 .setValTargets("synth")
                 .setWorkers(workers);
         ins.train();
-        return ins.setCheckpointDir(out.resolve("output").toString()).test();
+        Map<String, MetricsLog.EvalResult> results = ins.setCheckpointDir(out.resolve("output").toString()).test();
+        // output/inference: model.json, the SameDiff graph and model.onnx (ONNX Runtime, Triton, ...)
+        ins.convertForPrediction("onnx");
+        return results;
     }
 
     /** Command-line entry. */

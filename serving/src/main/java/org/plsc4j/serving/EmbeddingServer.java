@@ -69,7 +69,7 @@ public final class EmbeddingServer implements AutoCloseable {
     }
 
     private record Running(Channel channel, EventLoopGroup boss, EventLoopGroup workers, ThreadPoolExecutor decodePool,
-            Batcher batcher, InetSocketAddress address) implements State {
+            Batcher batcher, InetSocketAddress address, EmbeddingEngine ownedEngine) implements State {
     }
 
     private record Closed() implements State {
@@ -106,7 +106,8 @@ public final class EmbeddingServer implements AutoCloseable {
                     + " (expected: new, start() is called once)");
         }
         TokenCheck auth = config.tokenFile == null ? null : new TokenCheck(readToken(config.tokenFile));
-        ServedModel model = config.model != null ? config.model : ServedModel.load(config.modelDir);
+        ServedModel model = config.model != null ? config.model : ServedModel.load(config.modelDir, config.engine);
+        EmbeddingEngine owned = config.model != null ? null : model.engine();
         ImageDecoder decoder = new ImageDecoder(model.shape(), config.maxImageSide);
         Batcher batcher = new Batcher(model::embed, model.shape().floatsPerImage(), config.maxBatch,
                 TimeUnit.MICROSECONDS.toNanos(Math.round(config.maxWaitMs * 1000)), metrics);
@@ -136,17 +137,20 @@ public final class EmbeddingServer implements AutoCloseable {
                     })
                     .bind(config.host, port).syncUninterruptibly().channel();
             InetSocketAddress addr = (InetSocketAddress) ch.localAddress();
-            Running r = new Running(ch, boss, workers, pool, batcher, addr);
+            Running r = new Running(ch, boss, workers, pool, batcher, addr, owned);
             if (!state.compareAndSet(initial, r)) {
                 shutdown(r);
                 throw new IllegalStateException("server : closed while starting");
             }
-            LOG.info("serving {} ({}, dim {}) on http://{}:{}", model.name(), model.shape(), model.dim(),
-                    addr.getHostString(), addr.getPort());
+            LOG.info("serving {} ({}, dim {}, engine {}) on http://{}:{}", model.name(), model.shape(), model.dim(),
+                    model.engine().name(), addr.getHostString(), addr.getPort());
             return addr.getPort();
         } catch (Exception e) { // bind() rethrows a BindException undeclared
             batcher.close();
             pool.shutdownNow();
+            if (owned != null) {
+                owned.close();
+            }
             boss.shutdownGracefully(0, 1, TimeUnit.SECONDS);
             workers.shutdownGracefully(0, 1, TimeUnit.SECONDS);
             if (e instanceof IOException io) {
@@ -222,6 +226,9 @@ public final class EmbeddingServer implements AutoCloseable {
         r.decodePool.shutdownNow();
         r.boss.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         r.workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        if (r.ownedEngine != null) {
+            r.ownedEngine.close();
+        }
     }
 
     private ObjectNode modelInfo(ServedModel model) {
@@ -229,6 +236,7 @@ public final class EmbeddingServer implements AutoCloseable {
         ObjectNode info = json.createObjectNode();
         info.put("model", model.name());
         info.put("dim", model.dim());
+        info.put("engine", model.engine().name());
         info.putArray("image_shape").add(model.shape().channels()).add(model.shape().height()).add(model.shape().width());
         info.put("preprocessing", "decode JPEG/PNG (ImageIO), RGB, bilinear resize to image_shape, CHW, (x - 127.5) / 128");
         if (model.dir() != null) {
@@ -259,6 +267,7 @@ public final class EmbeddingServer implements AutoCloseable {
 
         private Path modelDir;
         private ServedModel model;
+        private String engine = Engines.DEFAULT;
         private String host = "127.0.0.1";
         private int port = DEFAULT_PORT;
         private int maxBatch = 64;
@@ -287,6 +296,29 @@ public final class EmbeddingServer implements AutoCloseable {
         public Builder withModel(InferenceModel inference, ImageShape shape, int dim, String name) {
             this.model = new ServedModel(null, inference, shape, dim, name, null);
             this.modelDir = null;
+            return this;
+        }
+
+        /**
+         * An engine already opened (e.g. {@link Engines#open}), with the shape its images are resized to;
+         * the caller closes it after the server.
+         */
+        public Builder withModel(EmbeddingEngine engine, ImageShape shape, int dim, String name) {
+            this.model = new ServedModel(null, engine, shape, dim, name, null);
+            this.modelDir = null;
+            return this;
+        }
+
+        /**
+         * The engine that runs a model given by directory: {@code samediff} (default, {@code model.fb})
+         * or {@code onnxruntime} ({@code model.onnx}, from {@code plsc4j export --format onnx}), or
+         * another {@link EngineProvider} on the class path.
+         */
+        public Builder engine(String engine) {
+            if (!Engines.names().contains(engine)) {
+                throw new IllegalArgumentException("engine : " + engine + " (expected one of " + Engines.names() + ")");
+            }
+            this.engine = engine;
             return this;
         }
 
@@ -389,6 +421,7 @@ public final class EmbeddingServer implements AutoCloseable {
             Builder b = new Builder();
             b.modelDir = modelDir;
             b.model = model;
+            b.engine = engine;
             b.host = host;
             b.port = port;
             b.maxBatch = maxBatch;

@@ -21,6 +21,7 @@ import org.plsc4j.worker.Backbone;
 import org.plsc4j.worker.BackboneConfig;
 import org.plsc4j.worker.Backbones;
 import org.plsc4j.worker.InferenceModel;
+import org.plsc4j.worker.OnnxExport;
 
 /**
  * A tiny exported model (the {@code small} CNN, with batch norm, on 16×16 images, D = 8) in the
@@ -36,10 +37,11 @@ final class TinyExport {
     private TinyExport() {
     }
 
-    /** Writes the export into {@code dir} (model.fb, model.properties, model.json). */
+    /** Writes the export into {@code dir} (model.fb, model.properties, model.onnx, model.json). */
     static Path write(Path dir, long seed) throws IOException {
         Backbone bb = Backbones.create("small", BackboneConfig.of(DIM, 3, SHAPE.height(), SHAPE.width(), seed));
         bb.inference().save(dir);
+        OnnxExport.write(bb.inference(), dir); // for the onnxruntime engine
         ObjectMapper json = new ObjectMapper();
         ObjectNode meta = json.createObjectNode();
         meta.put("format_version", 1);

@@ -31,6 +31,11 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, description = "Exported model directory (plsc4j export's --out).")
     Path model;
 
+    @Option(names = "--engine", defaultValue = "samediff", paramLabel = "samediff|onnxruntime",
+            description = "What runs the forward pass: samediff (model.fb) or onnxruntime (model.onnx, from "
+                + "plsc4j export --format onnx); default: ${DEFAULT-VALUE}.")
+    String engine;
+
     @Option(names = "--host", defaultValue = "127.0.0.1", description = "Address to bind (default: ${DEFAULT-VALUE}).")
     String host;
 
@@ -70,7 +75,7 @@ public final class ServeCommand implements Callable<Integer> {
             if (maxBodyMb < 1 || maxBodyMb > 2047) {
                 throw new IllegalArgumentException("max-body-mb : " + maxBodyMb + " (expected: 1 <= x <= 2047)");
             }
-            EmbeddingServer.Builder b = EmbeddingServer.builder().withModel(model).host(host).port(port)
+            EmbeddingServer.Builder b = EmbeddingServer.builder().withModel(model).engine(engine).host(host).port(port)
                     .maxBatch(maxBatch).maxWaitMs(maxWaitMs).tokenFile(tokenFile).maxBodyBytes(maxBodyMb << 20)
                     .maxImages(maxImages).maxImageSide(maxImageSide);
             if (threads != null) {

@@ -7,11 +7,10 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Objects;
-import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 import org.plsc4j.data.ImageShape;
-import org.plsc4j.worker.Backbones;
+import org.plsc4j.serving.EmbeddingEngine;
+import org.plsc4j.serving.EngineProvider;
+import org.plsc4j.serving.Engines;
 import org.plsc4j.worker.InferenceModel;
 
 /**
@@ -20,7 +19,7 @@ import org.plsc4j.worker.InferenceModel;
  * {@code GET /v1/model}).
  *
  * <p>{@link #embed} is called by the batcher's single thread only (a SameDiff graph is not made
- * for concurrent execution).
+ * for concurrent execution). The forward pass is the {@link EmbeddingEngine}'s.
  */
 public final class ServedModel {
 
@@ -30,16 +29,21 @@ public final class ServedModel {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Path dir;
-    private final InferenceModel model;
+    private final EmbeddingEngine engine;
     private final ImageShape shape;
     private final int dim;
     private final String name;
     private final JsonNode metadata;
 
-    /** A model already in memory, e.g. for tests and benchmarks. */
+    /** A model already in memory, e.g. for tests and benchmarks, run by the SameDiff engine. */
     public ServedModel(Path dir, InferenceModel model, ImageShape shape, int dim, String name, JsonNode metadata) {
+        this(dir, new SameDiffEngine(Objects.requireNonNull(model, "model")), shape, dim, name, metadata);
+    }
+
+    /** A model run by {@code engine}. */
+    public ServedModel(Path dir, EmbeddingEngine engine, ImageShape shape, int dim, String name, JsonNode metadata) {
         this.dir = dir;
-        this.model = Objects.requireNonNull(model, "model");
+        this.engine = Objects.requireNonNull(engine, "engine");
         this.shape = Objects.requireNonNull(shape, "shape");
         this.dim = dim;
         this.name = Objects.requireNonNull(name, "name");
@@ -47,11 +51,24 @@ public final class ServedModel {
     }
 
     /**
-     * Loads an exported model directory ({@code model.json}, {@code model.fb}, {@code model.properties}).
+     * Loads an exported model directory ({@code model.json}, {@code model.fb}, {@code model.properties})
+     * for the SameDiff engine.
      *
      * @throws IOException naming the file that is missing or malformed
      */
     public static ServedModel load(Path dir) throws IOException {
+        return load(dir, Engines.DEFAULT);
+    }
+
+    /**
+     * Loads an exported model directory for the engine called {@code engineName} ({@code samediff}
+     * reads {@code model.fb}, {@code onnxruntime} {@code model.onnx}).
+     *
+     * @throws IOException naming the file that is missing or malformed
+     * @throws IllegalArgumentException if no engine has that name
+     */
+    public static ServedModel load(Path dir, String engineName) throws IOException {
+        EngineProvider provider = Engines.provider(engineName);
         Path json = dir.resolve(MODEL_JSON);
         if (!Files.isRegularFile(json)) {
             throw new NoSuchFileException(json.toString(), null, "model : " + dir
@@ -78,11 +95,19 @@ public final class ServedModel {
         if (dim < 1) {
             throw new IOException(json + ": emb_size : " + meta.path("emb_size") + " (expected: a positive integer)");
         }
-        InferenceModel model = Backbones.loadInference(dir);
+        EmbeddingEngine engine = provider.open(dir);
         String name = meta.path("model_name").asText(dir.getFileName() == null ? "model" : dir.getFileName().toString());
-        ServedModel served = new ServedModel(dir, model, shape, dim, name, meta);
-        float[][] probe = served.embed(new float[shape.floatsPerImage()], 1);
+        ServedModel served = new ServedModel(dir, engine, shape, dim, name, meta);
+        float[][] probe;
+        try {
+            probe = served.embed(new float[shape.floatsPerImage()], 1);
+        } catch (RuntimeException e) {
+            engine.close();
+            throw new IOException(dir + ": the " + engine.name() + " engine cannot run the model on one "
+                    + shape + " image (" + e.getMessage() + ")", e);
+        }
         if (probe[0].length != dim) {
+            engine.close();
             throw new IOException(json + ": emb_size : " + dim + " (expected: " + probe[0].length
                     + ", the size the graph produces)");
         }
@@ -91,9 +116,7 @@ public final class ServedModel {
 
     /** Embeddings [n][D] of {@code n} preprocessed CHW images laid out one after the other in {@code chw}. */
     public float[][] embed(float[] chw, int n) {
-        INDArray x = Nd4j.create(chw, new long[] {n, shape.channels(), shape.height(), shape.width()}, DataType.FLOAT);
-        INDArray out = model.embed(x);
-        return (out.dataType() == DataType.FLOAT ? out : out.castTo(DataType.FLOAT)).toFloatMatrix();
+        return engine.embed(chw, n, shape.channels(), shape.height(), shape.width());
     }
 
     /** The directory it was loaded from, or null. */
@@ -101,9 +124,9 @@ public final class ServedModel {
         return dir;
     }
 
-    /** The inference model. */
-    public InferenceModel model() {
-        return model;
+    /** The engine that runs the model. */
+    public EmbeddingEngine engine() {
+        return engine;
     }
 
     /** The input shape [3, H, W]. */

@@ -34,6 +34,11 @@ class ServeCommandTest {
         CommandLine cl = new CommandLine(new ServeCommand()).setErr(new PrintWriter(err, true));
         assertEquals(2, cl.execute("--model", tmp.toString(), "--max-batch", "0"));
         assertTrue(err.toString().contains("--max-batch : 0 (expected: 1 <= x <= 65536)"), err.toString());
+        StringWriter err2 = new StringWriter();
+        assertEquals(2, new CommandLine(new ServeCommand()).setErr(new PrintWriter(err2, true))
+                .execute("--model", tmp.toString(), "--engine", "tensorrt"));
+        assertTrue(err2.toString().contains("--engine : tensorrt (expected one of [samediff, onnxruntime])"),
+                err2.toString());
         assertEquals(2, new CommandLine(new ServeCommand()).setErr(new PrintWriter(new StringWriter())).execute());
     }
 
@@ -63,7 +68,7 @@ class ServeCommandTest {
         };
         AtomicInteger code = new AtomicInteger(-1);
         Thread t = new Thread(() -> code.set(new CommandLine(new ServeCommand()).setOut(new PrintWriter(out, true))
-                .execute("--model", model.toString(), "--port", "0")), "serve-command");
+                .execute("--model", model.toString(), "--port", "0", "--engine", "onnxruntime")), "serve-command");
         t.start();
         try {
             assertTrue(printed.await(60, TimeUnit.SECONDS), "no address printed");
@@ -76,6 +81,10 @@ class ServeCommandTest {
             HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
                     URI.create("http://127.0.0.1:" + m.group(1) + "/healthz")).build(), HttpResponse.BodyHandlers.ofString());
             assertEquals(200, r.statusCode());
+            HttpResponse<String> info = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                    URI.create("http://127.0.0.1:" + m.group(1) + "/v1/model")).build(), HttpResponse.BodyHandlers.ofString());
+            assertEquals("onnxruntime", new com.fasterxml.jackson.databind.ObjectMapper().readTree(info.body())
+                    .get("engine").asText(), info.body());
         } finally {
             t.interrupt();
             t.join(30_000);
