@@ -192,6 +192,23 @@ public final class TrainConfigs {
             }
             user.set("val_targets", arr);
         }
+        JsonNode shape = user.get("image_shape");
+        if (shape != null && shape.isTextual()) {
+            // PLSC's set_image_shape takes a tuple or list; a job file may quote it: "3,112,112" or "(3, 112, 112)"
+            var arr = JSON.createArrayNode();
+            for (String t : shape.asText().replaceAll("[\\[\\]()\\s]", "").split(",")) {
+                if (t.isEmpty()) {
+                    continue;
+                }
+                try {
+                    arr.add(Integer.parseInt(t));
+                } catch (NumberFormatException e) {
+                    throw new IllegalArgumentException("image_shape : \"" + shape.asText()
+                            + "\" (expected: [3, H, W], a list or a string such as \"3,112,112\")", e);
+                }
+            }
+            user.set("image_shape", arr);
+        }
         return user;
     }
 
