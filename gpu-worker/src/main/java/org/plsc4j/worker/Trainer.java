@@ -182,8 +182,7 @@ public final class Trainer {
                     : Backbones.create(config.modelName(), backboneConfig());
             Optimizer optimizer = customOptimizer != null ? customOptimizer
                     : new MomentumSgd(config.momentum(), config.weightDecay());
-            LrSchedule schedule = new LrSchedule(config.baseLr(), config.lrSteps(), 0.1,
-                    Math.round(config.warmupEpochs() * stepsPerEpoch), 0.0);
+            LrSchedule schedule = LrSchedule.forJob(config, data.size());
             Run run = new Run(data, stepsPerEpoch, backbone, optimizer, schedule, evaluator, saveDir);
             try {
                 return run.execute();
