@@ -20,8 +20,11 @@ import java.util.TreeMap;
  * <ul>
  *   <li>{@code train_batch_size} is the <em>global</em> batch over all workers (PLSC: per GPU), so the
  *       global batch — and the loss curve — do not depend on the worker count, also when an elastic
- *       job loses or gains a worker. PLSC's 8 GPUs × 128 is {@code train_batch_size: 1024} here.</li>
- *   <li>{@code train_image_num} defaults to the data set's size (PLSC: 5822653, MS1M).</li>
+ *       job loses or gains a worker. PLSC's 8 GPUs × 128 is {@code train_batch_size: 1024} here, or
+ *       {@code batch_size_per_worker: 128} (PLSC's meaning) with 8 workers, resolved once at job start
+ *       ({@link TrainConfigs#withWorkers}).</li>
+ *   <li>{@code train_image_num} defaults to the data set's size (PLSC: 5822653, MS1M); as in PLSC it
+ *       sets the LR schedule's steps per epoch (the warmup length), and a mismatch is logged.</li>
  *   <li>{@code softmax}/{@code arcface} (PLSC: data parallel with a replicated FC) are computed exactly
  *       like their {@code dist_} forms here: the FC is always sharded, which gives the same numbers.</li>
  * </ul>

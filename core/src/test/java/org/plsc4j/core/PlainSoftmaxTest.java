@@ -243,6 +243,43 @@ class PlainSoftmaxTest {
         assertNotEquals(l1, l3, 1e-4);
     }
 
+    /** fc_dtype bfloat16: the plain step computes in float32 on the stored rows and rounds the update back. */
+    @Test
+    void halfStorageComputesOnTheStoredRows() {
+        SplittableRandom rng = new SplittableRandom(TestSeed.of("plain-half"));
+        int b = 6;
+        int c = 40;
+        int d = 16;
+        PartialFc fc = PartialFc.create(config(c, d, 0, 0), single, 16, FcDtype.BFLOAT16, FcDtype.FLOAT32);
+        double[][] w0 = Arrays2.toDouble(fc.weights().castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT));
+        double[][] x = Arrays2.roundToFloat(Arrays2.gaussian(rng, b, d, 1.0));
+        int[] labels = rng.ints(b, 0, c).toArray();
+        double lr = 0.5;
+        PartialFc.StepResult r = fc.step(Arrays2.toFloat(x), labels, lr, 0);
+        Float64Reference.LinearOut ref = Float64Reference.linear(x, w0, new double[c], labels);
+        Arrays2.assertClose("loss", ref.loss(), r.loss(), 1e-5);
+        Arrays2.assertClose("dX", ref.dX(), Arrays2.toDouble(r.featureGrad()), 1e-5);
+        double[][] w1 = Arrays2.toDouble(fc.weights().castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT));
+        for (int j = 0; j < c; j++) {
+            for (int k = 0; k < d; k++) {
+                double want = w0[j][k] - lr * ref.dW()[j][k];
+                // bfloat16 keeps 8 significant bits: rounding to nearest is within 2^-8 of the value
+                assertEquals(want, w1[j][k], Math.abs(want) * 0x1p-8 + 1e-12, "W[" + j + "][" + k + "] seed "
+                        + TestSeed.BASE);
+            }
+        }
+        Arrays2.assertClose("b after (float32)", new double[][] {scaled(ref.dB(), -lr)},
+                new double[][] {toDouble(fc.bias())}, 1e-5);
+    }
+
+    private static double[] scaled(double[] v, double f) {
+        double[] out = new double[v.length];
+        for (int i = 0; i < v.length; i++) {
+            out[i] = f * v[i];
+        }
+        return out;
+    }
+
     @Test
     void samplingIsRefusedForThePlainSoftmax() {
         assertEquals("sample_ratio : 0.5 with loss_type softmax (expected: 1.0; PLSC's plain softmax FC is never"
