@@ -225,6 +225,40 @@ public final class PartialFc {
         biasMomentum.assign(newMomentum.castTo(DataType.FLOAT).reshape(numLocal));
     }
 
+    /** Columns per class of {@link #rowsForStore()}: emb_size, plus one for the bias when there is one. */
+    public int storeDim() {
+        return bias == null ? emb : emb + 1;
+    }
+
+    /**
+     * This shard's rows as a row store keeps them (elastic jobs' shard store, which moves float32 rows of
+     * any width): the weights, and for the plain softmax a last column with the bias ({@code [C_r, D + 1]}, a
+     * copy); without a bias the live {@link #weights()}.
+     */
+    public INDArray rowsForStore() {
+        return bias == null ? weights : Nd4j.hstack(weights.castTo(DataType.FLOAT), bias.reshape(numLocal, 1));
+    }
+
+    /** The momentum as {@link #rowsForStore()} lays it out (the bias' momentum in the last column). */
+    public INDArray momentumForStore() {
+        return bias == null ? momentum : Nd4j.hstack(momentum.castTo(DataType.FLOAT), biasMomentum.reshape(numLocal, 1));
+    }
+
+    /** Loads rows laid out as {@link #rowsForStore()} / {@link #momentumForStore()} ({@code [C_r, storeDim()]}). */
+    public void loadFromStore(INDArray rows, INDArray rowsMomentum) {
+        if (bias == null) {
+            load(rows, rowsMomentum);
+            return;
+        }
+        if (rows.columns() != emb + 1 || rowsMomentum.columns() != emb + 1) {
+            throw new IllegalArgumentException("stored rows : " + Arrays.toString(rows.shape()) + " (expected: ["
+                    + numLocal + ", " + (emb + 1) + "], the weights and the bias)");
+        }
+        load(rows.get(NDArrayIndex.all(), NDArrayIndex.interval(0, emb)).dup('c'),
+                rowsMomentum.get(NDArrayIndex.all(), NDArrayIndex.interval(0, emb)).dup('c'));
+        loadBias(rows.getColumn(emb).dup(), rowsMomentum.getColumn(emb).dup());
+    }
+
     /**
      * Replaces the shard's weights and momentum (warm start, re-partition) and refreshes the cached norms.
      * The arrays may be of any of the three storage types; they are converted block by block (rounded to

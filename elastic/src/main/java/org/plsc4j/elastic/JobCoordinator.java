@@ -88,12 +88,6 @@ public final class JobCoordinator implements AutoCloseable {
     public static JobCoordinator start(TrainConfig job, Options o, String token) {
         // PLSC's per-GPU batch_size_per_worker is resolved for the full group; the global batch then stays fixed
         TrainConfig config = TrainConfigs.withWorkers(job, o.maxWorkers());
-        if (config.fcHead() == org.plsc4j.core.FcHead.LINEAR_BIAS) {
-            throw new IllegalArgumentException("loss_type : " + config.lossType() + " (not yet supported with more"
-                    + " than one worker process: the elastic shard store keeps FC weight rows, not the plain softmax's"
-                    + " bias; expected: one worker (train --workers 1, Entry.setWorkers(1)), or loss_type"
-                    + " cosine_softmax / arcface / cosface / combined)");
-        }
         for (int n = o.minWorkers(); n <= o.maxWorkers(); n++) {
             if (config.trainBatchSize() % n != 0) {
                 throw new IllegalArgumentException("train_batch_size : " + config.trainBatchSize() + " (expected:"

@@ -1,11 +1,9 @@
 package org.plsc4j.elastic;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -60,15 +58,5 @@ class PlainSoftmaxTrainingTest {
         assertEquals(EPOCH, resumed.firstStep());
         TrainerInvarianceTest.assertSameCurve(full.losses().subList(EPOCH, 2 * EPOCH), resumed.losses(),
                 "resumed 2 -> 3 workers");
-    }
-
-    @Test
-    void theCoordinatorRefusesThePlainSoftmaxNamingTheKey() {
-        TrainConfig cfg = config(dir.resolve("refused"), "", 1);
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> JobCoordinator.start(cfg,
-                new JobCoordinator.Options("plain", null, null, 2, 2, 0, Duration.ZERO, dir.resolve("zk")), "t"));
-        assertTrue(e.getMessage().startsWith("loss_type : dist_softmax (not yet supported with more than one worker"
-                + " process: the elastic shard store keeps FC weight rows, not the plain softmax's bias;"),
-                e.getMessage());
     }
 }
