@@ -243,6 +243,31 @@ class PlainSoftmaxTest {
         assertNotEquals(l1, l3, 1e-4);
     }
 
+    /** The elastic shard store's layout: the bias (and its momentum) as a last column; a round trip is exact. */
+    @Test
+    void storeRowsCarryTheBiasInALastColumn() {
+        SplittableRandom rng = new SplittableRandom(TestSeed.of("plain-store"));
+        int c = 30;
+        int d = 8;
+        PartialFc fc = PartialFc.create(config(c, d, 0.9, 1e-3), single);
+        fc.step(Arrays2.toFloat(Arrays2.gaussian(rng, 4, d, 1.0)), rng.ints(4, 0, c).toArray(), 0.3, 0);
+        assertEquals(d + 1, fc.storeDim());
+        INDArray rows = fc.rowsForStore();
+        INDArray mom = fc.momentumForStore();
+        assertEquals(List.of((long) c, (long) d + 1), List.of(rows.shape()[0], rows.shape()[1]));
+        assertEquals(fc.bias(), rows.getColumn(d));
+        assertEquals(fc.biasMomentum(), mom.getColumn(d));
+        PartialFc other = PartialFc.create(config(c, d, 0.9, 1e-3), single);
+        other.loadFromStore(rows.dup(), mom.dup());
+        assertEquals(fc.weights(), other.weights());
+        assertEquals(fc.momentum(), other.momentum());
+        assertEquals(fc.bias(), other.bias());
+        assertEquals(fc.biasMomentum(), other.biasMomentum());
+        PartialFc cosine = PartialFc.create(FcConfig.builder().numClasses(c).embSize(d).build(), single);
+        assertEquals(d, cosine.storeDim());
+        assertTrue(cosine.rowsForStore() == cosine.weights(), "no copy without a bias");
+    }
+
     /** fc_dtype bfloat16: the plain step computes in float32 on the stored rows and rounds the update back. */
     @Test
     void halfStorageComputesOnTheStoredRows() {
