@@ -91,6 +91,9 @@ public final class CheckpointIo {
         if (fc.bias() != null && ck.hasFcBias()) {
             fc.loadBias(ck.readFcBias(start, end, false), ck.readFcBias(start, end, true));
         } else if (fc.bias() != null) {
+            int n = end - start;
+            fc.loadBias(org.nd4j.linalg.factory.Nd4j.zeros(org.nd4j.linalg.api.buffer.DataType.FLOAT, n),
+                    org.nd4j.linalg.factory.Nd4j.zeros(org.nd4j.linalg.api.buffer.DataType.FLOAT, n));
             LOG.warn("checkpoint {} has no FC bias (written by a loss without one): loss_type {} starts its bias at 0",
                     ck.dir(), config.lossType());
         } else if (ck.hasFcBias()) {
