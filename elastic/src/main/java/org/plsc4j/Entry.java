@@ -44,9 +44,22 @@ public final class Entry {
         return this;
     }
 
-    /** train_batch_size: the global batch over all workers (PLSC: per GPU). */
+    /**
+     * train_batch_size: the global batch over all workers (PLSC: per GPU, see
+     * {@link #setBatchSizePerWorker(int)}). The base rate is PLSC's {@code lr · global batch / 1024}.
+     */
     public Entry setTrainBatchSize(int size) {
         return set("train_batch_size", size);
+    }
+
+    /**
+     * batch_size_per_worker: PLSC's {@code set_train_batch_size} meaning, a batch per worker; the global
+     * batch is this × the worker count ({@link #setWorkers(int)}), so a PLSC job of 8 GPUs × 128 is
+     * {@code setBatchSizePerWorker(128).setWorkers(8)} and trains PLSC's schedule (base rate
+     * {@code lr · 1024 / 1024}).
+     */
+    public Entry setBatchSizePerWorker(int size) {
+        return set("batch_size_per_worker", size);
     }
 
     /** test_batch_size. */
@@ -64,7 +77,11 @@ public final class Entry {
         return set("dataset_format", format);
     }
 
-    /** train_image_num. */
+    /**
+     * train_image_num: as in PLSC, the images per epoch the LR schedule counts (steps per epoch
+     * {@code ceil(train_image_num / global batch)}, hence the warmup length); a value other than the data
+     * set's size is logged, and an epoch still reads the whole data set.
+     */
     public Entry setTrainImageNum(int num) {
         return set("train_image_num", num);
     }
@@ -74,7 +91,7 @@ public final class Entry {
         return set("train_epochs", num);
     }
 
-    /** warmup_epochs. */
+    /** warmup_epochs: the rate grows linearly from lr to the scaled base rate over this many epochs (PLSC). */
     public Entry setWarmupEpochs(double num) {
         return set("warmup_epochs", num);
     }
@@ -84,7 +101,7 @@ public final class Entry {
         return set("lr", lr);
     }
 
-    /** lr_steps. */
+    /** lr_steps: optimizer steps, counted from 0 and including the warmup, where the rate is multiplied by 0.1. */
     public Entry setLrSteps(long... steps) {
         List<Long> l = new ArrayList<>();
         for (long s : steps) {
@@ -123,7 +140,11 @@ public final class Entry {
         return set("checkpoint_dir", dir);
     }
 
-    /** loss_type: softmax, arcface, cosface, combined, each also dist_*. */
+    /**
+     * loss_type: {@code softmax} / {@code dist_softmax} are PLSC's plain FC {@code x·W + b} with softmax (a
+     * per-class bias, no normalisation, no scale), {@code arcface}, {@code cosface}, {@code combined} the
+     * margin losses on scaled cosines, {@code cosine_softmax} the normalised softmax (scale, no margin).
+     */
     public Entry setLossType(String lossType) {
         return set("loss_type", lossType);
     }
@@ -185,7 +206,12 @@ public final class Entry {
         return this;
     }
 
-    /** A custom optimizer (PLSC's {@code set_optimizer}); the same rule as {@link #setModel} with workers. */
+    /**
+     * A custom optimizer (PLSC's {@code set_optimizer}); the same rule as {@link #setModel} with workers.
+     * Unlike PLSC, where it updates every parameter, it updates the backbone only: the sharded FC keeps
+     * PLSC's default momentum SGD ({@code momentum}, {@code weight_decay} or {@code fc_weight_decay}) with the
+     * job's LR schedule (the FC update is fused into the sharded step).
+     */
     public Entry setOptimizer(Optimizer optimizer) {
         this.optimizer = optimizer;
         return this;
@@ -224,7 +250,11 @@ public final class Entry {
         return setMixedPrecision(useFp16, 1.0, 2000, 2, 2.0, 0.5, true, null);
     }
 
-    /** PLSC's {@code set_hdfs_info}; rejected (naming the key) until the hdfs-sync issue lands. */
+    /**
+     * PLSC's {@code set_hdfs_info}: {@code fs_name}, {@code fs_ugi} ("user,password"), {@code fs_dir_for_save}
+     * (every epoch's checkpoint is uploaded there) and {@code fs_checkpoint_dir} (downloaded into
+     * checkpoint_dir before the warm start). See README "HDFS checkpoint sync".
+     */
     public Entry setHdfsInfo(String fsName, String fsUgi, String fsDirForSave, String fsCheckpointDir) {
         set("fs_name", fsName);
         set("fs_ugi", fsUgi);
@@ -233,11 +263,21 @@ public final class Entry {
     }
 
     /**
-     * PLSC's {@code set_distfc_attr(param_attr, bias_attr)}: here the FC weight decay (the part of a
-     * Paddle ParamAttr that applies: the initialiser is fixed, N(0, 0.01²) seeded per class id, so the
-     * model does not depend on the worker count; margin losses have no bias).
+     * PLSC's {@code set_distfc_attr(param_attr, bias_attr)}, the regularizer part: the FC's L2 weight decay
+     * ({@code fc_weight_decay}; the bias of loss_type softmax takes the same, as one Paddle L2Decay would).
      */
     public Entry setDistfcAttr(double fcWeightDecay) {
+        return set("fc_weight_decay", fcWeightDecay);
+    }
+
+    /**
+     * PLSC's {@code set_distfc_attr(param_attr, bias_attr)} with the initializer too: the FC weights start
+     * from {@code Normal(0, initStd²)} ({@code fc_init_std}; default PLSC's {@code sqrt(2 / (emb_size +
+     * num_classes))}), seeded per class id so the model does not depend on the worker count, and decay with
+     * {@code fcWeightDecay}. The bias (loss_type softmax) starts at 0, Paddle's default bias initializer.
+     */
+    public Entry setDistfcAttr(double initStd, double fcWeightDecay) {
+        set("fc_init_std", initStd);
         return set("fc_weight_decay", fcWeightDecay);
     }
 

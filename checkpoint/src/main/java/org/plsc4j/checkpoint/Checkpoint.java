@@ -132,6 +132,45 @@ public final class Checkpoint {
         return out;
     }
 
+    /** Whether the FC shards carry a per-class bias (PLSC's plain softmax; absent in older checkpoints). */
+    public boolean hasFcBias() {
+        return manifest.shards().get(0).bias() != null;
+    }
+
+    /**
+     * The bias ({@code momentum} false) or its momentum of classes {@code [classStart, classEnd)}, float32
+     * {@code [classEnd − classStart]}, gathered from the shards that hold them.
+     *
+     * @throws CheckpointException when the checkpoint has no bias ({@link #hasFcBias()})
+     */
+    public INDArray readFcBias(int classStart, int classEnd, boolean momentum) throws IOException {
+        if (!hasFcBias()) {
+            throw new CheckpointException(dir.resolve(Manifest.FILE_NAME) + ": shards[0].bias : missing (expected: a"
+                    + " checkpoint of an FC with a bias, loss_type softmax)");
+        }
+        if (classStart < 0 || classStart >= classEnd || classEnd > numClasses()) {
+            throw new IllegalArgumentException("class range : [" + classStart + ", " + classEnd
+                    + ") (expected: 0 <= class_start < class_end <= num_classes = " + numClasses() + ")");
+        }
+        float[] out = new float[classEnd - classStart];
+        for (int r = layout.ownerOf(classStart); r < layout.worldSize() && layout.start(r) < classEnd; r++) {
+            Manifest.Shard s = manifest.shards().get(r);
+            String path = momentum ? s.biasMomentum() : s.bias();
+            verify(path);
+            INDArray a = Npy.read(dir.resolve(path));
+            if (a.dataType() != org.nd4j.linalg.api.buffer.DataType.FLOAT || a.length() != s.classEnd() - s.classStart()) {
+                throw new CheckpointException(dir.resolve(path) + ": array : " + a.dataType() + " "
+                        + Arrays.toString(a.shape()) + " (expected: float32 (" + (s.classEnd() - s.classStart())
+                        + ",) for classes [" + s.classStart() + ", " + s.classEnd() + ") of shards[" + r + "])");
+            }
+            float[] v = a.toFloatVector();
+            int lo = Math.max(classStart, s.classStart());
+            int hi = Math.min(classEnd, s.classEnd());
+            System.arraycopy(v, lo - s.classStart(), out, lo - classStart, hi - lo);
+        }
+        return Nd4j.createFromArray(out);
+    }
+
     /** The FC weights' storage type (float32 for checkpoints written before {@code fc_dtype} existed). */
     public FcDtype fcWeightsDtype() {
         return manifest.fcDtypes().weightsType();

@@ -114,7 +114,26 @@ public final class CheckpointWriter {
      */
     public void writeFcShard(int rank, int classStart, int classEnd, INDArray weights, INDArray momentum)
             throws IOException {
+        writeFcShard(rank, classStart, classEnd, weights, momentum, null, null);
+    }
+
+    /**
+     * As {@link #writeFcShard(int, int, int, INDArray, INDArray)}, with the shard's per-class bias and its
+     * momentum (PLSC's plain softmax FC; both null for none): {@code fc/rank-NNNNN-bias.npy} and
+     * {@code -bias-momentum.npy}, float32 {@code [classEnd − classStart]}.
+     */
+    public void writeFcShard(int rank, int classStart, int classEnd, INDArray weights, INDArray momentum,
+                             INDArray bias, INDArray biasMomentum) throws IOException {
         checkOpen();
+        if ((bias == null) != (biasMomentum == null)) {
+            throw new IllegalArgumentException("bias : " + (bias == null ? "null" : "given") + ", bias momentum : "
+                    + (biasMomentum == null ? "null" : "given") + " (expected: both or neither)");
+        }
+        if (bias != null && (bias.length() != classEnd - classStart || biasMomentum.length() != classEnd - classStart)) {
+            throw new IllegalArgumentException("bias : " + bias.length() + " values, momentum " + biasMomentum.length()
+                    + " (expected: " + (classEnd - classStart) + ", one per class of [" + classStart + ", " + classEnd
+                    + "))");
+        }
         if (rank < 0) {
             throw new IllegalArgumentException("rank : " + rank + " (expected: >= 0)");
         }
@@ -127,7 +146,11 @@ public final class CheckpointWriter {
         checkFc("momentum", momentum, classEnd - classStart, weights.columns());
         Manifest.FileEntry w = writeNpy(Sidecar.weightsPath(rank), weights);
         Manifest.FileEntry m = writeNpy(Sidecar.momentumPath(rank), momentum);
-        Sidecar sidecar = new Sidecar(rank, classStart, classEnd, weights.columns(), w, m);
+        Manifest.FileEntry b = bias == null ? null : writeNpy(Sidecar.biasPath(rank),
+                bias.castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT).reshape(classEnd - classStart).dup('c'));
+        Manifest.FileEntry bm = bias == null ? null : writeNpy(Sidecar.biasMomentumPath(rank),
+                biasMomentum.castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT).reshape(classEnd - classStart).dup('c'));
+        Sidecar sidecar = new Sidecar(rank, classStart, classEnd, weights.columns(), w, m, b, bm);
         Durable.writeAtomically(staging.resolve(Sidecar.path(rank)), Json.bytes(sidecar));
         LOG.debug("rank {}: FC shard [{}, {}) written to {}", rank, classStart, classEnd, staging);
     }
@@ -212,7 +235,13 @@ public final class CheckpointWriter {
             if (s.embSize() != info.embSize()) {
                 throw new CheckpointException(where + ": emb_size : " + s.embSize() + " (expected: " + info.embSize() + ")");
             }
-            for (Manifest.FileEntry f : List.of(s.weights(), s.momentum())) {
+            if ((s.bias() == null) != (r == 0 ? s.bias() == null : shards.get(0).bias() == null)) {
+                throw new CheckpointException(where + ": bias : " + (s.bias() == null ? "none" : s.bias().path())
+                        + " (expected: a bias on every rank or on none, as rank 0)");
+            }
+            List<Manifest.FileEntry> written = s.bias() == null ? List.of(s.weights(), s.momentum())
+                    : List.of(s.weights(), s.momentum(), s.bias(), s.biasMomentum());
+            for (Manifest.FileEntry f : written) {
                 long size = Files.size(staging.resolve(f.path()));
                 if (size != f.bytes()) {
                     throw new CheckpointException(where + ": " + f.path() + " size : " + size + " bytes (expected: "
@@ -220,7 +249,8 @@ public final class CheckpointWriter {
                 }
                 all.add(f);
             }
-            shards.add(new Manifest.Shard(r, s.classStart(), s.classEnd(), s.weights().path(), s.momentum().path()));
+            shards.add(new Manifest.Shard(r, s.classStart(), s.classEnd(), s.weights().path(), s.momentum().path(),
+                    s.bias() == null ? null : s.bias().path(), s.biasMomentum() == null ? null : s.biasMomentum().path()));
             Manifest.FcDtypes t = new Manifest.FcDtypes(fileDtype(staging.resolve(s.weights().path())).key(),
                     fileDtype(staging.resolve(s.momentum().path())).key());
             if (dtypes != null && !dtypes.equals(t)) {

@@ -134,14 +134,24 @@ public record Manifest(
      * @param classEnd one past the last class id
      * @param weights file of the [classEnd − classStart, D] float32 weights
      * @param momentum file of the momentum, same shape
+     * @param bias file of the per-class bias, float32 [classEnd − classStart] (PLSC's plain softmax FC),
+     *     absent for an FC without a bias and in checkpoints from before it
+     * @param biasMomentum file of the bias' momentum, same shape, present with {@code bias}
      */
-    @JsonPropertyOrder({"rank", "class_start", "class_end", "weights", "momentum"})
+    @JsonPropertyOrder({"rank", "class_start", "class_end", "weights", "momentum", "bias", "bias_momentum"})
     public record Shard(
             @JsonProperty(value = "rank", required = true) int rank,
             @JsonProperty(value = "class_start", required = true) int classStart,
             @JsonProperty(value = "class_end", required = true) int classEnd,
             @JsonProperty(value = "weights", required = true) String weights,
-            @JsonProperty(value = "momentum", required = true) String momentum) {
+            @JsonProperty(value = "momentum", required = true) String momentum,
+            @JsonProperty("bias") @JsonInclude(JsonInclude.Include.NON_NULL) String bias,
+            @JsonProperty("bias_momentum") @JsonInclude(JsonInclude.Include.NON_NULL) String biasMomentum) {
+
+        /** A shard without a bias. */
+        public Shard(int rank, int classStart, int classEnd, String weights, String momentum) {
+            this(rank, classStart, classEnd, weights, momentum, null, null);
+        }
     }
 
     /**

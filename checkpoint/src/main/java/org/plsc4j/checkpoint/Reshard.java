@@ -96,7 +96,12 @@ public final class Reshard {
                 INDArray mr = Nd4j.createUninitialized((fcDtype != null ? fcDtype : in.fcMomentumDtype()).dataType(),
                         shape, 'c');
                 in.readFcInto(to.start(r), to.end(r), false, mr);
-                w.writeFcShard(r, to.start(r), to.end(r), wr, mr);
+                if (in.hasFcBias()) {
+                    w.writeFcShard(r, to.start(r), to.end(r), wr, mr, in.readFcBias(to.start(r), to.end(r), false),
+                            in.readFcBias(to.start(r), to.end(r), true));
+                } else {
+                    w.writeFcShard(r, to.start(r), to.end(r), wr, mr);
+                }
                 release(wr);
                 release(mr);
                 LOG.debug("reshard: rank {} of {}: classes [{}, {})", r, newWorldSize, to.start(r), to.end(r));

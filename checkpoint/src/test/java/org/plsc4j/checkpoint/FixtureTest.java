@@ -34,6 +34,7 @@ class FixtureTest {
         assertEquals(cp.manifest().files().stream().mapToLong(Manifest.FileEntry::bytes).sum(), bytes);
         assertEquals(ClassLayout.balanced(10, 3), cp.layout());
         assertEquals(null, cp.manifest().fcDtype(), "written before fc_dtype existed");
+        assertEquals(false, cp.hasFcBias(), "written before the FC bias existed: loads as an FC without one");
         assertEquals(org.plsc4j.core.FcDtype.FLOAT32, cp.fcWeightsDtype());
         assertEquals(org.plsc4j.core.FcDtype.FLOAT32, cp.fcMomentumDtype());
         assertEquals(120, cp.step());
@@ -75,6 +76,7 @@ class FixtureTest {
         Checkpoint c2 = Checkpoint.open(two.out());
         assertEquals(ClassLayout.ceil(10, 2), c2.layout());
         c2.verifyAll();
+        assertEquals(false, c2.hasFcBias(), "a reshard adds no bias");
         for (int c = 0; c < 10; c++) {
             assertEquals((float) (c + 3 / 8.0), c2.readFcWeights(c, c + 1).getFloat(0, 3), "class " + c);
         }

@@ -5,18 +5,20 @@ import java.util.Objects;
 /**
  * Which contiguous range of class ids each of {@code worldSize} ranks owns.
  *
- * <p>Why two kinds: checkpoints in the wild use both. PLSC 0.x gives every rank ceil(C/N) classes
- * and the last rank the remainder ({@link Kind#CEIL}; a layout where a rank would own nothing is
- * rejected, as PLSC does). PLSC 2.4 and insightface give rank r C/N classes plus one when r &lt; C%N
- * ({@link Kind#BALANCED}, the default).
+ * <p>Why two kinds: checkpoints in the wild use both. PLSC gives every rank ceil(C/N) classes and the
+ * last rank the remainder ({@link Kind#CEIL}: its {@code LargeScaleClassifier},
+ * {@code num_local = (num_classes + world_size - 1) // world_size}, {@code num_classes % num_local} on the
+ * last rank, as 1.x's {@code DistributedClassifier}; a layout where a rank would own nothing is
+ * rejected, as PLSC fails there). insightface's partial_fc gives rank r C/N classes plus one when
+ * r &lt; C%N ({@link Kind#BALANCED}, plsc4j's default: no rank is ever empty).
  */
 public final class ClassLayout {
 
     /** The two partitioning rules. */
     public enum Kind {
-        /** ceil(C/N) per rank, the last rank takes the remainder (PLSC 0.x). */
+        /** ceil(C/N) per rank, the last rank takes the remainder (PLSC's split). */
         CEIL,
-        /** C/N per rank plus one for the first C%N ranks (PLSC 2.4, insightface). */
+        /** C/N per rank plus one for the first C%N ranks (insightface's partial_fc). */
         BALANCED;
 
         /** Parses "ceil" or "balanced" (any case); the message names the value on failure. */
@@ -81,7 +83,7 @@ public final class ClassLayout {
         return new ClassLayout(Kind.BALANCED, numClasses, worldSize);
     }
 
-    /** The PLSC 0.x ceil layout. */
+    /** PLSC's ceil layout. */
     public static ClassLayout ceil(int numClasses, int worldSize) {
         return new ClassLayout(Kind.CEIL, numClasses, worldSize);
     }

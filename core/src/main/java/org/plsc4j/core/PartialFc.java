@@ -36,8 +36,8 @@ import org.plsc4j.core.internal.StoredRows;
  * still in cache.
  *
  * <p>Weights are stored class-major, {@code [C_r, D]} (row j = class {@code start + j}), and
- * initialised from N(0, 0.01²) seeded per class id, so the initial model does not depend on the
- * number of ranks. Momentum follows Paddle's {@code Momentum} with L2 decay:
+ * initialised from N(0, {@link FcConfig#initStd()}²) seeded per class id, so the initial model does not
+ * depend on the number of ranks. Momentum follows Paddle's {@code Momentum} with L2 decay:
  * {@code v ← μ·v + (g + wd·w); w ← w − lr·v}, applied to the sampled rows only.
  *
  * <p>Storage ({@link FcDtype}): weights and momentum may each be stored in float16 or bfloat16 to fit
@@ -49,6 +49,12 @@ import org.plsc4j.core.internal.StoredRows;
  * #forwardBackward} computes the loss and the gradients (scaled by the loss scale) and reports whether
  * they are finite, then {@link #applyUpdate} (unscaling) or {@link #discardUpdate} finishes the step.
  * {@link #step} does both.
+ *
+ * <p>PLSC's plain softmax ({@link FcHead#LINEAR_BIAS}, loss_type softmax / dist_softmax) takes the same
+ * path without the normalisations: logits {@code z = x·Wᵀ + b} of the gathered raw features, the same
+ * distributed softmax cross entropy (mean over the global batch), {@code g = dL/dz = (softmax − onehot)/B},
+ * {@code dW = gᵀ·x}, {@code db = Σ_i g_i}, {@code dx = g·W}; the bias [C_r] lives with the weight rows
+ * ({@link #bias()}, {@link #biasMomentum()}) and gets the same update {@code v ← μ·v + (g + wd·b); b ← b − lr·v}.
  */
 public final class PartialFc {
 
@@ -95,6 +101,9 @@ public final class PartialFc {
     private final FcDtype weightsDtype;
     private final FcDtype momentumDtype;
     private final float[] norms;
+    /** The per-class bias [C_r] and its momentum (float32), or null for a cosine head. */
+    private final INDArray bias;
+    private final INDArray biasMomentum;
     private Pending pending;
 
     // per-batch-size buffers, allocated on first use
@@ -124,6 +133,9 @@ public final class PartialFc {
         this.weights = Nd4j.createUninitialized(weightsDtype.dataType(), numLocal, emb);
         this.momentum = Nd4j.zeros(momentumDtype.dataType(), numLocal, emb);
         this.norms = new float[numLocal];
+        // Paddle's default bias initialiser is Constant(0.0)
+        this.bias = config.hasBias() ? Nd4j.zeros(DataType.FLOAT, numLocal) : null;
+        this.biasMomentum = config.hasBias() ? Nd4j.zeros(DataType.FLOAT, numLocal) : null;
         initWeights();
     }
 
@@ -184,6 +196,69 @@ public final class PartialFc {
         return momentum;
     }
 
+    /** This shard's bias [C_r] (float32, live), or null when the head has none ({@link FcConfig#hasBias()}). */
+    public INDArray bias() {
+        return bias;
+    }
+
+    /** The bias' momentum [C_r] (float32, live), or null. */
+    public INDArray biasMomentum() {
+        return biasMomentum;
+    }
+
+    /**
+     * Replaces the bias and its momentum (warm start, re-partition).
+     *
+     * @throws IllegalArgumentException naming the shapes when they are not [C_r], or when the head has no bias
+     */
+    public void loadBias(INDArray newBias, INDArray newMomentum) {
+        if (bias == null) {
+            throw new IllegalArgumentException("bias : given for a " + config.head().key() + " FC (expected: none;"
+                    + " only loss_type softmax has a bias)");
+        }
+        if (newBias.length() != numLocal || newMomentum.length() != numLocal) {
+            throw new IllegalArgumentException("bias shape : " + Arrays.toString(newBias.shape()) + ", momentum "
+                    + Arrays.toString(newMomentum.shape()) + " (expected: [" + numLocal + "] for rank " + rank + " of "
+                    + layout + ")");
+        }
+        bias.assign(newBias.castTo(DataType.FLOAT).reshape(numLocal));
+        biasMomentum.assign(newMomentum.castTo(DataType.FLOAT).reshape(numLocal));
+    }
+
+    /** Columns per class of {@link #rowsForStore()}: emb_size, plus one for the bias when there is one. */
+    public int storeDim() {
+        return bias == null ? emb : emb + 1;
+    }
+
+    /**
+     * This shard's rows as a row store keeps them (elastic jobs' shard store, which moves float32 rows of
+     * any width): the weights, and for the plain softmax a last column with the bias ({@code [C_r, D + 1]}, a
+     * copy); without a bias the live {@link #weights()}.
+     */
+    public INDArray rowsForStore() {
+        return bias == null ? weights : Nd4j.hstack(weights.castTo(DataType.FLOAT), bias.reshape(numLocal, 1));
+    }
+
+    /** The momentum as {@link #rowsForStore()} lays it out (the bias' momentum in the last column). */
+    public INDArray momentumForStore() {
+        return bias == null ? momentum : Nd4j.hstack(momentum.castTo(DataType.FLOAT), biasMomentum.reshape(numLocal, 1));
+    }
+
+    /** Loads rows laid out as {@link #rowsForStore()} / {@link #momentumForStore()} ({@code [C_r, storeDim()]}). */
+    public void loadFromStore(INDArray rows, INDArray rowsMomentum) {
+        if (bias == null) {
+            load(rows, rowsMomentum);
+            return;
+        }
+        if (rows.columns() != emb + 1 || rowsMomentum.columns() != emb + 1) {
+            throw new IllegalArgumentException("stored rows : " + Arrays.toString(rows.shape()) + " (expected: ["
+                    + numLocal + ", " + (emb + 1) + "], the weights and the bias)");
+        }
+        load(rows.get(NDArrayIndex.all(), NDArrayIndex.interval(0, emb)).dup('c'),
+                rowsMomentum.get(NDArrayIndex.all(), NDArrayIndex.interval(0, emb)).dup('c'));
+        loadBias(rows.getColumn(emb).dup(), rowsMomentum.getColumn(emb).dup());
+    }
+
     /**
      * Replaces the shard's weights and momentum (warm start, re-partition) and refreshes the cached norms.
      * The arrays may be of any of the three storage types; they are converted block by block (rounded to
@@ -222,6 +297,7 @@ public final class PartialFc {
     private void initWeights() {
         int start = layout.start(rank);
         long seed = config.seed();
+        double std = config.initStd();
         int rowsPerTask = 1024;
         int tasks = (numLocal + rowsPerTask - 1) / rowsPerTask;
         IntStream.range(0, tasks).parallel().forEach(t -> {
@@ -232,7 +308,7 @@ public final class PartialFc {
                 SplittableRandom rng = new SplittableRandom(classSeed(seed, start + j));
                 int base = (j - r0) * emb;
                 for (int d = 0; d < emb; d++) {
-                    block[base + d] = (float) (0.01 * rng.nextGaussian());
+                    block[base + d] = (float) (std * rng.nextGaussian());
                 }
             }
             if (weightsDtype == FcDtype.FLOAT32) {
@@ -320,6 +396,9 @@ public final class PartialFc {
         int world = collective.worldSize();
         checkShapesAgree(b);
         int batch = b * world;
+        if (config.hasBias()) {
+            return linearForwardBackward(localFeatures, localLabels, step, calcAcc, lossScale, batch);
+        }
 
         // 1. normalise the local features, gather them and the labels
         INDArray x = localFeatures.castTo(DataType.FLOAT);
@@ -433,6 +512,10 @@ public final class PartialFc {
             throw new IllegalStateException("rank " + rank + ": no pending update (expected: forwardBackward first)");
         }
         pending = null;
+        if (config.hasBias()) {
+            linearApplyUpdate(p, lr);
+            return;
+        }
         ClassCenterSampler.Sample sample = p.sample();
         int s = sample.size();
         boolean full = p.full();
@@ -465,6 +548,150 @@ public final class PartialFc {
                 norms[full ? j0 + j : idx[j0 + j]] = newNorms[j];
             }
         }
+    }
+
+    /**
+     * PLSC's plain softmax forward and backward ({@link FcHead#LINEAR_BIAS}): {@code z = x·Wᵀ + b} over
+     * the gathered raw features, the distributed softmax cross entropy on z (the kernel with scale 1 and
+     * no margin), {@code g = lossScale·(softmax − onehot)/B} kept for {@link #linearApplyUpdate}, and
+     * {@code dx = g·W} reduce-scattered to the owning ranks.
+     */
+    private StepResult linearForwardBackward(INDArray localFeatures, int[] localLabels, long step, boolean calcAcc,
+                                             double lossScale, int batch) {
+        int world = collective.worldSize();
+        int b = localFeatures.rows();
+        INDArray xLocal = localFeatures.castTo(DataType.FLOAT).dup('c');
+        INDArray x;
+        int[] labels;
+        if (world == 1) {
+            x = xLocal;
+            labels = localLabels.clone();
+        } else {
+            x = Nd4j.createUninitialized(DataType.FLOAT, batch, emb);
+            collective.allGather(xLocal.data().asNioFloat(), x.data().asNioFloat());
+            labels = new int[batch];
+            collective.allGather(localLabels, labels);
+        }
+        ClassCenterSampler.Sample sample =
+                ClassCenterSampler.sample(labels, layout, rank, 1.0, config.seed(), step);
+        int s = sample.size();
+        ensureBuffers(batch, s);
+        kernel.reset(sample.targetColumns());
+        TopKCounter topK = calcAcc ? new TopKCounter(targetLinearLogits(x, labels, sample), sample.targetColumns())
+                : null;
+        for (int j0 = 0; j0 < s; j0 += chunk) {
+            int k = Math.min(chunk, s - j0);
+            INDArray w = rowsOf(weights, wChunk, sample.localIndices(), j0, k, true);
+            INDArray z = matrix(logits, batch, k, (long) batch * j0);
+            Nd4j.gemm(x, w, z, false, true, 1.0, 0.0);
+            z.addiRowVector(bias.get(NDArrayIndex.interval(j0, j0 + k)));
+            if (topK != null) {
+                topK.count(z, j0, 1f);
+            }
+            kernel.forwardChunk(j0 / chunk, z, j0, matrix(exps, batch, k, (long) batch * j0));
+        }
+        double[] losses = kernel.finish(collective);
+        double acc1 = Double.NaN;
+        double acc5 = Double.NaN;
+        if (topK != null) {
+            int[] better = topK.counts();
+            if (world > 1) {
+                collective.allReduce(better, org.plsc4j.core.collective.ReduceOp.SUM);
+            }
+            acc1 = TopKCounter.fractionBelow(better, 1);
+            acc5 = TopKCounter.fractionBelow(better, 5);
+        }
+        INDArray dx = gradGathered;
+        dx.assign(0);
+        boolean finite = true;
+        for (int j0 = 0; j0 < s; j0 += chunk) {
+            int k = Math.min(chunk, s - j0);
+            INDArray z = matrix(logits, batch, k, (long) batch * j0);
+            INDArray g = matrix(exps, batch, k, (long) batch * j0);
+            // scale 1, no margin: dL/d"cos" is dL/dz, times lossScale/B
+            kernel.backwardChunk(j0 / chunk, z, g, j0, lossScale / batch, null, null, null);
+            finite &= Double.isFinite(g.sumNumber().doubleValue());
+            INDArray w = rowsOf(weights, wChunk, sample.localIndices(), j0, k, true);
+            Nd4j.gemm(g, w, dx, false, false, 1.0, 1.0);
+        }
+        pending = new Pending(sample, true, x, null, lossScale, batch);
+        INDArray dxLocal;
+        if (world == 1) {
+            dxLocal = dx.dup();
+        } else {
+            dxLocal = Nd4j.createUninitialized(DataType.FLOAT, b, emb);
+            collective.reduceScatter(dx.data().asNioFloat(), dxLocal.data().asNioFloat(),
+                    org.plsc4j.core.collective.ReduceOp.SUM);
+        }
+        double sum = 0;
+        for (double l : losses) {
+            sum += l;
+        }
+        double loss = sum / batch;
+        finite &= Double.isFinite(loss) && Double.isFinite(dx.sumNumber().doubleValue());
+        return new StepResult(loss, dxLocal, s, acc1, acc5, finite);
+    }
+
+    /**
+     * The plain softmax's update: {@code dW = gᵀ·x / lossScale}, {@code db = Σ_i g_i / lossScale}, and
+     * Paddle's momentum with L2 decay on both, {@code v ← μ·v + (grad + wd·p); p ← p − lr·v}.
+     */
+    private void linearApplyUpdate(Pending p, double lr) {
+        int s = p.sample().size();
+        int batch = p.batch();
+        float mu = (float) config.momentum();
+        float wd = (float) config.weightDecay();
+        float unscale = (float) (1.0 / p.lossScale());
+        float[] coef = new float[chunk];
+        Arrays.fill(coef, wd);
+        float[] newNorms = new float[chunk];
+        float[] b = bias.toFloatVector();
+        float[] vb = biasMomentum.toFloatVector();
+        int[] idx = p.sample().localIndices();
+        for (int j0 = 0; j0 < s; j0 += chunk) {
+            int k = Math.min(chunk, s - j0);
+            INDArray g = matrix(exps, batch, k, (long) batch * j0);
+            INDArray w = rowsOf(weights, wChunk, idx, j0, k, true);
+            INDArray v = rowsOf(momentum, vChunk, idx, j0, k, true);
+            INDArray grad = gChunk.get(NDArrayIndex.interval(0, k), NDArrayIndex.all());
+            Nd4j.gemm(g, p.xHat(), grad, true, false, unscale, 0.0);
+            MomentumUpdate.apply(w, v, grad, mu, coef, (float) lr, newNorms);
+            storeBack(v, momentum, idx, j0, k, true, null);
+            storeBack(w, weights, idx, j0, k, true, newNorms);
+            System.arraycopy(newNorms, 0, norms, j0, k);
+            float[] db = g.sum(0).toFloatVector();
+            for (int j = 0; j < k; j++) {
+                int c = j0 + j;
+                vb[c] = mu * vb[c] + (db[j] * unscale + wd * b[c]);
+                b[c] -= (float) lr * vb[c];
+            }
+        }
+        bias.assign(Nd4j.createFromArray(b));
+        biasMomentum.assign(Nd4j.createFromArray(vb));
+    }
+
+    /** Every row's logit {@code x_i·w_t + b_t} of its label, from the rank owning it (one all-reduce). */
+    private float[] targetLinearLogits(INDArray x, int[] labels, ClassCenterSampler.Sample sample) {
+        int batch = labels.length;
+        float[] t = new float[batch];
+        int start = layout.start(rank);
+        int[] cols = sample.targetColumns();
+        float[] row = new float[emb];
+        for (int i = 0; i < batch; i++) {
+            if (cols[i] >= 0) {
+                int local = labels[i] - start;
+                StoredRows.read(weights, local, 1, row, 0);
+                double dot = 0;
+                for (int d = 0; d < emb; d++) {
+                    dot += (double) x.getFloat(i, d) * row[d];
+                }
+                t[i] = (float) (dot + bias.getFloat(local));
+            }
+        }
+        if (collective.worldSize() > 1) {
+            collective.allReduce(t, org.plsc4j.core.collective.ReduceOp.SUM);
+        }
+        return t;
     }
 
     /** Drops the update of the last {@link #forwardBackward} (a skipped step): nothing changes. */
@@ -586,7 +813,8 @@ public final class PartialFc {
     private void ensureBuffers(int batch, int sampled) {
         if (bufRows != batch) {
             bufRows = batch;
-            kernel = new MarginSoftmaxKernel(config.margin(), batch);
+            // the plain softmax runs the same kernel on raw logits: scale 1, no margin
+            kernel = new MarginSoftmaxKernel(config.hasBias() ? MarginConfig.softmax(1) : config.margin(), batch);
             gradGathered = Nd4j.createUninitialized(DataType.FLOAT, batch, emb);
             logitsCapacity = 0;
         }

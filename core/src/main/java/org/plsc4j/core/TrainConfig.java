@@ -20,8 +20,11 @@ import java.util.TreeMap;
  * <ul>
  *   <li>{@code train_batch_size} is the <em>global</em> batch over all workers (PLSC: per GPU), so the
  *       global batch — and the loss curve — do not depend on the worker count, also when an elastic
- *       job loses or gains a worker. PLSC's 8 GPUs × 128 is {@code train_batch_size: 1024} here.</li>
- *   <li>{@code train_image_num} defaults to the data set's size (PLSC: 5822653, MS1M).</li>
+ *       job loses or gains a worker. PLSC's 8 GPUs × 128 is {@code train_batch_size: 1024} here, or
+ *       {@code batch_size_per_worker: 128} (PLSC's meaning) with 8 workers, resolved once at job start
+ *       ({@link TrainConfigs#withWorkers}).</li>
+ *   <li>{@code train_image_num} defaults to the data set's size (PLSC: 5822653, MS1M); as in PLSC it
+ *       sets the LR schedule's steps per epoch (the warmup length), and a mismatch is logged.</li>
  *   <li>{@code softmax}/{@code arcface} (PLSC: data parallel with a replicated FC) are computed exactly
  *       like their {@code dist_} forms here: the FC is always sharded, which gives the same numbers.</li>
  * </ul>
@@ -85,7 +88,14 @@ public record TrainConfig(
         @JsonProperty("max_workers") Integer maxWorkers,
         @JsonProperty("max_restarts") int maxRestarts,
         @JsonProperty("zk_session_timeout_ms") int zkSessionTimeoutMs,
-        @JsonProperty("rendezvous_timeout") int rendezvousTimeout) {
+        @JsonProperty("rendezvous_timeout") int rendezvousTimeout,
+        @JsonProperty("batch_size_per_worker") Integer batchSizePerWorker,
+        @JsonProperty("fc_init_std") Double fcInitStd) {
+
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(TrainConfig.class);
+
+    /** PLSC's own spelling of ResNet50 in its defaults table ({@code model_name 'RestNet50'}). */
+    public static final String PLSC_RESNET50_TYPO = "RestNet50";
 
     /** The shard stores {@code shard_store} names (elastic jobs keep FC rows there between generations). */
     public static final List<String> SHARD_STORES = List.of("local", "ignite");
@@ -97,7 +107,7 @@ public record TrainConfig(
     public static final List<String> AMP_PARTS = List.of("fc_weights", "fc_momentum");
 
     /** The loss types {@code loss_type} accepts (each also with a {@code dist_} prefix). */
-    public static final List<String> LOSS_TYPES = List.of("softmax", "arcface", "cosface", "combined");
+    public static final List<String> LOSS_TYPES = List.of("softmax", "arcface", "cosface", "combined", "cosine_softmax");
 
     /** Validates every field; messages name the key, the value and what was expected. */
     public TrainConfig {
@@ -134,6 +144,10 @@ public record TrainConfig(
         }
         check(testPeriod >= 0, "test_period", testPeriod, ">= 0 steps, 0 = after each epoch only");
         nonEmpty("model_name", modelName);
+        if (modelName.equals(PLSC_RESNET50_TYPO)) {
+            LOG.warn("model_name : {} (PLSC's spelling in its defaults) is taken as ResNet50", modelName);
+            modelName = "ResNet50";
+        }
         Objects.requireNonNull(checkpointDir, "checkpoint_dir");
         nonEmpty("model_save_dir", modelSaveDir);
         String base = lossBase(lossType);
@@ -192,6 +206,18 @@ public record TrainConfig(
         check(maxRestarts >= 0, "max_restarts", maxRestarts, ">= 0");
         check(zkSessionTimeoutMs >= 1000, "zk_session_timeout_ms", zkSessionTimeoutMs, ">= 1000");
         positive("rendezvous_timeout", rendezvousTimeout);
+        if (batchSizePerWorker != null) {
+            positive("batch_size_per_worker", batchSizePerWorker);
+        }
+        if (fcInitStd != null) {
+            check(fcInitStd > 0 && Double.isFinite(fcInitStd), "fc_init_std", fcInitStd,
+                    "a finite value > 0, or null for PLSC's sqrt(2 / (emb_size + num_classes))");
+        }
+        if (base.equals("softmax") && sampleRatio != 1.0) {
+            throw new IllegalArgumentException("sample_ratio : " + sampleRatio + " with loss_type " + lossType
+                    + " (expected: 1.0; PLSC's softmax is a plain FC x·W + b, never sampled; use cosine_softmax or a"
+                    + " margin loss for Partial FC)");
+        }
         lrSteps = List.copyOf(lrSteps);
         valTargets = List.copyOf(valTargets);
         imageShape = List.copyOf(imageShape);
@@ -254,10 +280,15 @@ public record TrainConfig(
         return Collections.unmodifiableMap(new TreeMap<>(conf));
     }
 
-    /** The margin of the loss type: softmax (1, 0, 0), arcface (1, margin, 0), cosface (1, 0, margin), combined (m1, m2, m3). */
+    /**
+     * The margin of the loss type: cosine_softmax (1, 0, 0), arcface (1, margin, 0), cosface (1, 0, margin),
+     * combined (m1, m2, m3), all with {@code scale}; softmax has neither margin nor scale (1, 0, 0, s = 1):
+     * PLSC's plain {@code x·W + b} ({@link #fcHead()}).
+     */
     public MarginConfig marginConfig() {
         return switch (lossBase(lossType)) {
-            case "softmax" -> MarginConfig.softmax(scale);
+            case "softmax" -> MarginConfig.softmax(1);
+            case "cosine_softmax" -> MarginConfig.softmax(scale);
             case "arcface" -> MarginConfig.arcface(margin, scale);
             case "cosface" -> MarginConfig.cosface(margin, scale);
             default -> MarginConfig.combined(margin1, margin2, margin3, scale);
@@ -298,7 +329,24 @@ public record TrainConfig(
      */
     public FcConfig fcConfig() {
         return new FcConfig(numClasses, embSize, marginConfig(), sampleRatio, layoutKind(), seed, momentum,
-                fcWeightDecay != null ? fcWeightDecay : weightDecay);
+                fcWeightDecay != null ? fcWeightDecay : weightDecay, fcHead(),
+                fcInitStd != null ? fcInitStd : FcConfig.plscInitStd(embSize, numClasses));
+    }
+
+    /** PLSC's softmax / dist_softmax: a plain FC with a bias; every other loss: cosine logits with a margin. */
+    public FcHead fcHead() {
+        return lossBase(lossType).equals("softmax") ? FcHead.LINEAR_BIAS : FcHead.COSINE_MARGIN;
+    }
+
+    /**
+     * The global batch when {@code workers} workers train: {@code batch_size_per_worker × workers} when
+     * that PLSC-style key is set, else {@code train_batch_size} (already global).
+     */
+    public int globalBatchSize(int workers) {
+        if (workers < 1) {
+            throw new IllegalArgumentException("workers : " + workers + " (expected: >= 1)");
+        }
+        return batchSizePerWorker != null ? Math.multiplyExact(batchSizePerWorker, workers) : trainBatchSize;
     }
 
     /** The learning rate at step 0 of the decay schedule: {@code lr · train_batch_size / 1024} when scale_lr_by_batch. */

@@ -159,6 +159,23 @@ public final class TrainConfigs {
         return bind(merged, source);
     }
 
+    /**
+     * The job as {@code workers} workers train it: with {@code batch_size_per_worker} set (PLSC's per-GPU
+     * batch), {@code train_batch_size} becomes {@code batch_size_per_worker × workers}, the global batch
+     * (which then stays fixed, also when an elastic job loses or gains workers); otherwise {@code config}.
+     */
+    public static TrainConfig withWorkers(TrainConfig config, int workers) {
+        int global = config.globalBatchSize(workers);
+        if (config.batchSizePerWorker() == null || global == config.trainBatchSize()) {
+            return config;
+        }
+        org.slf4j.LoggerFactory.getLogger(TrainConfigs.class).info("batch_size_per_worker {} x {} worker(s):"
+                + " train_batch_size (the global batch) = {}", config.batchSizePerWorker(), workers, global);
+        ObjectNode tree = toTree(config);
+        tree.put("train_batch_size", global);
+        return bind(tree, "batch_size_per_worker");
+    }
+
     /** The configuration as a JSON tree with the public key names (for manifests and logs). */
     public static ObjectNode toTree(TrainConfig config) {
         return JSON.valueToTree(config);
@@ -191,6 +208,23 @@ public final class TrainConfigs {
                 }
             }
             user.set("val_targets", arr);
+        }
+        JsonNode shape = user.get("image_shape");
+        if (shape != null && shape.isTextual()) {
+            // PLSC's set_image_shape takes a tuple or list; a job file may quote it: "3,112,112" or "(3, 112, 112)"
+            var arr = JSON.createArrayNode();
+            for (String t : shape.asText().replaceAll("[\\[\\]()\\s]", "").split(",")) {
+                if (t.isEmpty()) {
+                    continue;
+                }
+                try {
+                    arr.add(Integer.parseInt(t));
+                } catch (NumberFormatException e) {
+                    throw new IllegalArgumentException("image_shape : \"" + shape.asText()
+                            + "\" (expected: [3, H, W], a list or a string such as \"3,112,112\")", e);
+                }
+            }
+            user.set("image_shape", arr);
         }
         return user;
     }

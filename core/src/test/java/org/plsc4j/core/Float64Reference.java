@@ -103,6 +103,42 @@ public final class Float64Reference {
         return new Out(o.loss(), o.perSample(), o.softmax(), o.dCos(), dW, dX);
     }
 
+    /** Loss and gradients of PLSC's plain softmax FC. */
+    public record LinearOut(double loss, double[][] dW, double[] dB, double[][] dX) {
+    }
+
+    /**
+     * PLSC's {@code softmax} / {@code dist_softmax}: logits {@code z = x·Wᵀ + b} (x [B][D] raw, w [C][D]
+     * class-major, b [C]), softmax cross entropy, mean over B; dW = gᵀ·x, dB = Σ_i g_i, dX = g·W with
+     * g = (softmax − onehot)/B.
+     */
+    public static LinearOut linear(double[][] x, double[][] w, double[] bias, int[] labels) {
+        int b = x.length;
+        int c = w.length;
+        int d = x[0].length;
+        double[][] z = new double[b][c];
+        for (int i = 0; i < b; i++) {
+            for (int j = 0; j < c; j++) {
+                z[i][j] = dot(x[i], w[j]) + bias[j];
+            }
+        }
+        Out o = onCos(z, labels, MarginConfig.softmax(1));
+        double[][] g = o.dCos();
+        double[][] dW = new double[c][d];
+        double[] dB = new double[c];
+        double[][] dX = new double[b][d];
+        for (int i = 0; i < b; i++) {
+            for (int j = 0; j < c; j++) {
+                dB[j] += g[i][j];
+                for (int k = 0; k < d; k++) {
+                    dW[j][k] += g[i][j] * x[i][k];
+                    dX[i][k] += g[i][j] * w[j][k];
+                }
+            }
+        }
+        return new LinearOut(o.loss(), dW, dB, dX);
+    }
+
     static double norm(double[] v) {
         return Math.sqrt(dot(v, v));
     }

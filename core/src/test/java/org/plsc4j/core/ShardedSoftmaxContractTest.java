@@ -186,6 +186,138 @@ public abstract class ShardedSoftmaxContractTest {
         }
     }
 
+    static List<Arguments> multiRankLayouts() {
+        List<Arguments> out = new ArrayList<>();
+        for (int n = 2; n <= 4; n++) {
+            for (ClassLayout.Kind k : ClassLayout.Kind.values()) {
+                out.add(Arguments.of(n, k));
+            }
+        }
+        return out;
+    }
+
+    /**
+     * PLSC's {@code dist_softmax} (plain {@code x·W + b}, bias sharded with the weight rows: PLSC 1.x
+     * {@code create_parameter(shape=[self.shard_dim], ..., is_bias=True)}): N ranks over 3 steps with
+     * momentum and weight decay give the loss, every feature-gradient row, every weight, bias and momentum
+     * of the single-device run of the same data (and both the float64 reference), and calc_acc within
+     * the float64 bounds.
+     */
+    @ParameterizedTest(name = "N={0} {1}")
+    @MethodSource("multiRankLayouts")
+    void distPlainSoftmaxEqualsSingleDevice(int n, ClassLayout.Kind kind) {
+        SplittableRandom rng = new SplittableRandom(TestSeed.of("dist-plain" + n + kind));
+        int c = 1001;
+        int d = 24;
+        int b = 12;
+        double lr = 0.4;
+        double mu = 0.9;
+        double wd = 1e-3;
+        FcConfig cfg = FcConfig.builder().numClasses(c).embSize(d).head(FcHead.LINEAR_BIAS)
+                .initStd(FcConfig.plscInitStd(d, c)).layout(kind).momentum(mu).weightDecay(wd)
+                .seed(TestSeed.of("dist-plain-w")).build();
+        ClassLayout layout = ClassLayout.of(kind, c, n);
+        int local = b / n;
+        List<Collective> g = group(n);
+        List<Collective> one = group(1);
+        try {
+            PartialFc single = PartialFc.create(cfg, one.get(0), 64);
+            List<PartialFc> shards = Ranks.run(g, col -> PartialFc.create(cfg, col, 64));
+            for (int step = 0; step < 3; step++) {
+                double[][] x = Arrays2.roundToFloat(Arrays2.gaussian(rng, b, d, 1.0));
+                int[] labels = rng.ints(b, 0, c).toArray();
+                if (step == 2) {
+                    java.util.Arrays.fill(labels, c - 1); // every label on the last rank
+                }
+                double[][] w0 = Arrays2.toDouble(single.weights());
+                double[] b0 = single.bias().castTo(org.nd4j.linalg.api.buffer.DataType.DOUBLE).toDoubleVector();
+                Float64Reference.LinearOut ref = Float64Reference.linear(x, w0, b0, labels);
+                double[] accLo = new double[2];
+                double[] accHi = new double[2];
+                linearAccuracyBounds(x, w0, b0, labels, 1e-4, accLo, accHi);
+                final long st = step;
+                PartialFc.StepResult s1 = single.step(Arrays2.toFloat(x), labels, lr, st, true);
+                List<PartialFc.StepResult> res = Ranks.run(g, col -> {
+                    int r = col.rank();
+                    double[][] mine = Arrays2.rows(x, r * local, (r + 1) * local);
+                    int[] myLabels = java.util.Arrays.copyOfRange(labels, r * local, (r + 1) * local);
+                    return shards.get(r).step(Arrays2.toFloat(mine), myLabels, lr, st, true);
+                });
+                Arrays2.assertClose("single loss step " + step, ref.loss(), s1.loss(), 1e-5);
+                Arrays2.assertClose("single dX step " + step, ref.dX(), Arrays2.toDouble(s1.featureGrad()), 1e-4);
+                for (int r = 0; r < n; r++) {
+                    Arrays2.assertClose("loss step " + step + " rank " + r, s1.loss(), res.get(r).loss(), 1e-5);
+                    Arrays2.assertClose("dX step " + step + " rank " + r,
+                            Arrays2.rows(Arrays2.toDouble(s1.featureGrad()), r * local, (r + 1) * local),
+                            Arrays2.toDouble(res.get(r).featureGrad()), 1e-4);
+                    for (int k = 0; k < 2; k++) {
+                        double acc = k == 0 ? res.get(r).acc1() : res.get(r).acc5();
+                        assertTrue(acc >= accLo[k] && acc <= accHi[k], "acc" + (k == 0 ? 1 : 5) + " step " + step
+                                + " rank " + r + ": " + acc + " (expected within [" + accLo[k] + ", " + accHi[k] + "])");
+                    }
+                }
+                double[][] wAll = Arrays2.toDouble(single.weights());
+                double[][] vAll = Arrays2.toDouble(single.momentum());
+                double[][] bAll = {single.bias().castTo(org.nd4j.linalg.api.buffer.DataType.DOUBLE).toDoubleVector()};
+                double[][] vbAll = {single.biasMomentum().castTo(org.nd4j.linalg.api.buffer.DataType.DOUBLE)
+                        .toDoubleVector()};
+                double[][] wImpl = new double[c][];
+                double[][] vImpl = new double[c][];
+                double[][] bImpl = {new double[c]};
+                double[][] vbImpl = {new double[c]};
+                for (int r = 0; r < n; r++) {
+                    PartialFc fc = shards.get(r);
+                    System.arraycopy(Arrays2.toDouble(fc.weights()), 0, wImpl, layout.start(r), layout.size(r));
+                    System.arraycopy(Arrays2.toDouble(fc.momentum()), 0, vImpl, layout.start(r), layout.size(r));
+                    System.arraycopy(fc.bias().castTo(org.nd4j.linalg.api.buffer.DataType.DOUBLE).toDoubleVector(), 0,
+                            bImpl[0], layout.start(r), layout.size(r));
+                    System.arraycopy(fc.biasMomentum().castTo(org.nd4j.linalg.api.buffer.DataType.DOUBLE)
+                            .toDoubleVector(), 0, vbImpl[0], layout.start(r), layout.size(r));
+                }
+                Arrays2.assertClose("weights step " + step, wAll, wImpl, 1e-5);
+                Arrays2.assertClose("momentum step " + step, vAll, vImpl, 1e-4);
+                Arrays2.assertClose("bias step " + step, bAll, bImpl, 1e-5);
+                Arrays2.assertClose("bias momentum step " + step, vbAll, vbImpl, 1e-4);
+            }
+        } finally {
+            g.forEach(Collective::close);
+            one.forEach(Collective::close);
+        }
+    }
+
+    /** Top-1/top-5 accuracy bounds of float64 logits x·W + b: classes beating the label by more than tol / by more than −tol. */
+    private static void linearAccuracyBounds(double[][] x, double[][] w, double[] bias, int[] labels, double tol,
+                                             double[] lo, double[] hi) {
+        int[] hitsLo = new int[2];
+        int[] hitsHi = new int[2];
+        for (int i = 0; i < x.length; i++) {
+            double t = Float64Reference.dot(x[i], w[labels[i]]) + bias[labels[i]];
+            int surely = 0;
+            int maybe = 0;
+            for (int j = 0; j < w.length; j++) {
+                if (j == labels[i]) {
+                    continue;
+                }
+                double z = Float64Reference.dot(x[i], w[j]) + bias[j];
+                if (z > t + tol) {
+                    surely++;
+                }
+                if (z > t - tol) {
+                    maybe++;
+                }
+            }
+            for (int k = 0; k < 2; k++) {
+                int top = k == 0 ? 1 : 5;
+                hitsLo[k] += maybe < top ? 1 : 0;
+                hitsHi[k] += surely < top ? 1 : 0;
+            }
+        }
+        for (int k = 0; k < 2; k++) {
+            lo[k] = (double) hitsLo[k] / x.length;
+            hi[k] = (double) hitsHi[k] / x.length;
+        }
+    }
+
     /**
      * calc_acc over the shards: rows planted near their label's center (top-1), near a mix of it and
      * other centers (top-5 but not top-1) and random rows give the float64 top-k accuracy, on every rank.

@@ -129,8 +129,9 @@ class TrainConfigTest {
         TrainConfig c = TrainConfigs.bind(TrainConfigs.merged(Map.of("emb_size", 64, "sample_ratio", 0.1)), "Entry");
         assertEquals(64, c.embSize());
         assertEquals(0.1, c.sampleRatio());
+        // the FC initialiser is PLSC's: stdv = math.sqrt(2.0 / (in_dim + self.nclasses))
         assertEquals(new FcConfig(85742, 64, MarginConfig.arcface(0.5, 64), 0.1, ClassLayout.Kind.BALANCED, 0, 0.9,
-                5e-4), c.fcConfig());
+                5e-4, FcHead.COSINE_MARGIN, Math.sqrt(2.0 / (64 + 85742))), c.fcConfig());
     }
 
     @Test

@@ -85,7 +85,9 @@ public final class JobCoordinator implements AutoCloseable {
      *
      * @throws IllegalArgumentException when the global batch cannot be split over some allowed worker count
      */
-    public static JobCoordinator start(TrainConfig config, Options o, String token) {
+    public static JobCoordinator start(TrainConfig job, Options o, String token) {
+        // PLSC's per-GPU batch_size_per_worker is resolved for the full group; the global batch then stays fixed
+        TrainConfig config = TrainConfigs.withWorkers(job, o.maxWorkers());
         for (int n = o.minWorkers(); n <= o.maxWorkers(); n++) {
             if (config.trainBatchSize() % n != 0) {
                 throw new IllegalArgumentException("train_batch_size : " + config.trainBatchSize() + " (expected:"

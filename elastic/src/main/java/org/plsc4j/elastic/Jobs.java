@@ -54,8 +54,9 @@ public final class Jobs {
     }
 
     /** Trains with one rank in this JVM. */
-    public static Trainer.Summary trainInProcess(TrainConfig config, BaseModel model, Optimizer optimizer)
+    public static Trainer.Summary trainInProcess(TrainConfig job, BaseModel model, Optimizer optimizer)
             throws IOException {
+        TrainConfig config = TrainConfigs.withWorkers(job, 1);
         String runId = "local-" + UUID.randomUUID();
         CollectiveConfig cc = CollectiveConfig.builder().jobId(runId).worldSize(1).timeout(Duration.ofHours(1)).build();
         try (Collective c = Collectives.join("inprocess", cc);

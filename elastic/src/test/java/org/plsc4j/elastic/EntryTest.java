@@ -41,6 +41,22 @@ class EntryTest {
                 .config().marginConfig());
     }
 
+    /**
+     * PLSC's {@code set_distfc_attr(param_attr, bias_attr)} ("设置最后一层FC的W和b参数的属性信息"): the initializer
+     * and the regularizer; PLSC's {@code set_train_batch_size} per GPU as batch_size_per_worker.
+     */
+    @Test
+    void distfcAttrAndPerWorkerBatchTakePlscsMeaning() {
+        TrainConfig c = new Entry().setDistfcAttr(0.02, 1e-3).setBatchSizePerWorker(128).setEmbSize(64)
+                .setClassNum(500).setLossType("dist_softmax").config();
+        assertEquals(0.02, c.fcConfig().initStd());
+        assertEquals(1e-3, c.fcConfig().weightDecay());
+        assertEquals(1024, c.globalBatchSize(8));
+        assertTrue(c.fcConfig().hasBias(), "dist_softmax is PLSC's FC with W and b");
+        assertEquals(Math.sqrt(2.0 / (64 + 500)), new Entry().setEmbSize(64).setClassNum(500).config().fcConfig()
+                .initStd(), 1e-15, "PLSC's default initializer: stdv = math.sqrt(2.0 / (in_dim + self.nclasses))");
+    }
+
     @Test
     void mixedPrecisionTakesPlscsSevenParametersAndTheFcDtype() {
         TrainConfig c = new Entry().setMixedPrecision(true, 1024, 500, 3, 4.0, 0.25, true, List.of("fc_weights"))

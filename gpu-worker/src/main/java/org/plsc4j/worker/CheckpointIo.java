@@ -39,6 +39,8 @@ public final class CheckpointIo {
     /** Key in the manifest's {@code extra} of the loss scaler's state (use_fp16 jobs). */
     public static final String LOSS_SCALING = "loss_scaling";
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(CheckpointIo.class);
+
     private CheckpointIo() {
     }
 
@@ -86,6 +88,18 @@ public final class CheckpointIo {
         ck.readFcInto(start, end, true, fc.weights());
         ck.readFcInto(start, end, false, fc.momentum());
         fc.weightsChanged();
+        if (fc.bias() != null && ck.hasFcBias()) {
+            fc.loadBias(ck.readFcBias(start, end, false), ck.readFcBias(start, end, true));
+        } else if (fc.bias() != null) {
+            int n = end - start;
+            fc.loadBias(org.nd4j.linalg.factory.Nd4j.zeros(org.nd4j.linalg.api.buffer.DataType.FLOAT, n),
+                    org.nd4j.linalg.factory.Nd4j.zeros(org.nd4j.linalg.api.buffer.DataType.FLOAT, n));
+            LOG.warn("checkpoint {} has no FC bias (written by a loss without one): loss_type {} starts its bias at 0",
+                    ck.dir(), config.lossType());
+        } else if (ck.hasFcBias()) {
+            LOG.warn("checkpoint {} has an FC bias, which loss_type {} does not use: it is dropped", ck.dir(),
+                    config.lossType());
+        }
         backbone.load(ck.readBackbone());
         Map<String, Map<String, String>> arrays = ck.manifest().arrays();
         if (optimizer != null && arrays != null && arrays.containsKey(OPTIMIZER)) {
@@ -135,7 +149,9 @@ public final class CheckpointIo {
         // a rank that fails here throws; its peers then fail at the barrier with the collective's
         // timeout naming it, and rank 0 never commits, so no incomplete checkpoint becomes visible
         int rows = layout.end(rank) - layout.start(rank);
-        if (!FcStorage.allFinite(fc.weights(), 0, rows) || !FcStorage.allFinite(fc.momentum(), 0, rows)) {
+        if (!FcStorage.allFinite(fc.weights(), 0, rows) || !FcStorage.allFinite(fc.momentum(), 0, rows)
+                || (fc.bias() != null && !(Double.isFinite(fc.bias().sumNumber().doubleValue())
+                        && Double.isFinite(fc.biasMomentum().sumNumber().doubleValue())))) {
             throw new IllegalStateException("checkpoint " + epoch + " (step " + step + "): rank " + rank
                     + " FC shard holds Inf/NaN (expected: finite values; the checkpoint is not written)");
         }
@@ -143,7 +159,8 @@ public final class CheckpointIo {
             throw new IllegalStateException("checkpoint " + epoch + " (step " + step + "): rank " + rank
                     + " backbone holds Inf/NaN (expected: finite values; the checkpoint is not written)");
         }
-                w.writeFcShard(rank, layout.start(rank), layout.end(rank), fc.weights(), fc.momentum());
+        w.writeFcShard(rank, layout.start(rank), layout.end(rank), fc.weights(), fc.momentum(), fc.bias(),
+                fc.biasMomentum());
         if (rank == 0) {
             Map<String, INDArray> all = new LinkedHashMap<>(backbone.parameters());
             all.putAll(backbone.state());

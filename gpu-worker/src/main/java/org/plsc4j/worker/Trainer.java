@@ -182,8 +182,7 @@ public final class Trainer {
                     : Backbones.create(config.modelName(), backboneConfig());
             Optimizer optimizer = customOptimizer != null ? customOptimizer
                     : new MomentumSgd(config.momentum(), config.weightDecay());
-            LrSchedule schedule = new LrSchedule(config.baseLr(), config.lrSteps(), 0.1,
-                    Math.round(config.warmupEpochs() * stepsPerEpoch), 0.0);
+            LrSchedule schedule = LrSchedule.forJob(config, data.size());
             Run run = new Run(data, stepsPerEpoch, backbone, optimizer, schedule, evaluator, saveDir);
             try {
                 return run.execute();
@@ -324,7 +323,7 @@ public final class Trainer {
                 // contiguous, so rank 2's rows must not arrive before rank 1's
                 for (int r = 0; r < g.world(); r++) {
                     if (r == g.rank()) {
-                        flusher(g).flushNow(g.start(), g.end(), fc.weights(), fc.momentum(), cursor.global);
+                        flusher(g).flushNow(g.start(), g.end(), fc.rowsForStore(), fc.momentumForStore(), cursor.global);
                     }
                     c.barrier();
                 }
@@ -358,12 +357,12 @@ public final class Trainer {
             }
             // every rank of the previous generation wrote its rows before leaving it; a dead one's rows
             // are as of its last flush
-            int dim = config.embSize();
+            int dim = fc.storeDim();
             int n = g.end() - g.start();
-            float[] w = fc.weights().dup('c').data().asFloat();
-            float[] m = fc.momentum().dup('c').data().asFloat();
+            float[] w = fc.rowsForStore().dup('c').data().asFloat();
+            float[] m = fc.momentumForStore().dup('c').data().asFloat();
             FcRowStore.ReadResult r = membership.rows().read(g.start(), g.end(), dim, w, m);
-            fc.load(Nd4j.create(w, new long[] {n, dim}, 'c'), Nd4j.create(m, new long[] {n, dim}, 'c'));
+            fc.loadFromStore(Nd4j.create(w, new long[] {n, dim}, 'c'), Nd4j.create(m, new long[] {n, dim}, 'c'));
             rowsValid = true;
             if (r.missingRows() > 0) {
                 LOG.warn("rank {} of generation {}: {} of classes [{}, {}) were never stored; they start from their"
@@ -505,7 +504,7 @@ public final class Trainer {
                                 config.calcAcc() ? String.format(Locale.ROOT, " acc1 %.3f", r.acc1()) : ""));
                     }
                     if (elastic && cursor.global % config.shardSyncSteps() == 0) {
-                        flusher(g).flushAsync(g.start(), g.end(), fc.weights(), fc.momentum(), cursor.global);
+                        flusher(g).flushAsync(g.start(), g.end(), fc.rowsForStore(), fc.momentumForStore(), cursor.global);
                     }
                     if (evaluator != null && config.testPeriod() > 0 && cursor.global % config.testPeriod() == 0) {
                         evaluate(g, cursor.global, epoch);
@@ -540,7 +539,7 @@ public final class Trainer {
          */
         private void leave(Gen g, boolean agreed) {
             if (rowsValid) {
-                flusher(g).flushNow(g.start(), g.end(), g.fc().weights(), g.fc().momentum(), cursor.global);
+                flusher(g).flushNow(g.start(), g.end(), g.fc().rowsForStore(), g.fc().momentumForStore(), cursor.global);
             }
             if (agreed) {
                 try {
@@ -560,7 +559,7 @@ public final class Trainer {
 
         private void finish(Gen g) throws IOException {
             if (membership.elastic()) {
-                flusher(g).flushNow(g.start(), g.end(), g.fc().weights(), g.fc().momentum(), cursor.global);
+                flusher(g).flushNow(g.start(), g.end(), g.fc().rowsForStore(), g.fc().momentumForStore(), cursor.global);
             }
             if (metrics != null) {
                 CurvePlot.write(metrics.trainPoints(), metrics.evalPoints(), saveDir.resolve(CURVES_PNG));

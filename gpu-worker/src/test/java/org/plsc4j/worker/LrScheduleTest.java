@@ -32,9 +32,10 @@ class LrScheduleTest {
     }
 
     @Test
-    void warmupIsLinearFromTheUnscaledRateAndBoundariesCountFromItsEnd() {
-        // lr 0.1, global batch 2048 -> base 0.2; 2 warmup epochs of 50 steps = 100 warmup steps
-        LrSchedule s = LrSchedule.plsc(0.1, 2048, List.of(30L, 60L), 0.5, 2, 50);
+    void warmupIsLinearFromTheUnscaledRateAndBoundariesCountFromStepZero() {
+        // lr 0.1, global batch 2048 -> base 0.2; 2 warmup epochs of 50 steps = 100 warmup steps; PLSC's
+        // lr_warmup(piecewise_decay(...)) reads one global step counter, so lr_steps 130, 160 are absolute
+        LrSchedule s = LrSchedule.plsc(0.1, 2048, List.of(130L, 160L), 0.5, 2, 50);
         assertEquals(100, s.warmupSteps());
         assertEquals(0.1, s.lr(0), 1e-15);
         assertEquals(0.1 + 0.1 * 25 / 100.0, s.lr(25), 1e-15);
@@ -43,6 +44,14 @@ class LrScheduleTest {
         assertEquals(0.2, s.lr(129), 1e-15);
         assertEquals(0.1, s.lr(130), 1e-15);
         assertEquals(0.1, s.lr(159), 1e-15);
+        assertEquals(0.05, s.lr(160), 1e-15);
+    }
+
+    @Test
+    void paddle2LinearWarmupCountsTheBoundariesFromTheWarmupEnd() {
+        LrSchedule s = new LrSchedule(0.2, List.of(30L, 60L), 0.5, 100, 0.1, true);
+        assertEquals(0.2, s.lr(129), 1e-15);
+        assertEquals(0.1, s.lr(130), 1e-15);
         assertEquals(0.05, s.lr(160), 1e-15);
     }
 

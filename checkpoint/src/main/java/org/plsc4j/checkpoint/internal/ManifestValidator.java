@@ -75,6 +75,14 @@ public final class ManifestValidator {
                     + layout.end(r) + " for " + layout + ")");
             referenced(listed, s.weights(), where + ".weights");
             referenced(listed, s.momentum(), where + ".momentum");
+            check((s.bias() == null) == (s.biasMomentum() == null), where + ".bias : " + s.bias()
+                    + ", bias_momentum : " + s.biasMomentum() + " (expected: both or neither)");
+            check((s.bias() == null) == (m.shards().get(0).bias() == null), where + ".bias : " + s.bias()
+                    + " (expected: a bias on every shard or on none, as shards[0])");
+            if (s.bias() != null) {
+                referenced(listed, s.bias(), where + ".bias");
+                referenced(listed, s.biasMomentum(), where + ".bias_momentum");
+            }
         }
         for (Map.Entry<String, String> e : m.backbone().entrySet()) {
             referenced(listed, e.getValue(), "backbone[\"" + e.getKey() + "\"]");

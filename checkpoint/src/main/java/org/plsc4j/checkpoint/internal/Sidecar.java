@@ -15,14 +15,26 @@ import org.plsc4j.checkpoint.Manifest;
  * @param weights the weights file
  * @param momentum the momentum file
  */
-@JsonPropertyOrder({"rank", "class_start", "class_end", "emb_size", "weights", "momentum"})
+@JsonPropertyOrder({"rank", "class_start", "class_end", "emb_size", "weights", "momentum", "bias", "bias_momentum"})
 public record Sidecar(
         @JsonProperty(value = "rank", required = true) int rank,
         @JsonProperty(value = "class_start", required = true) int classStart,
         @JsonProperty(value = "class_end", required = true) int classEnd,
         @JsonProperty(value = "emb_size", required = true) int embSize,
         @JsonProperty(value = "weights", required = true) Manifest.FileEntry weights,
-        @JsonProperty(value = "momentum", required = true) Manifest.FileEntry momentum) {
+        @JsonProperty(value = "momentum", required = true) Manifest.FileEntry momentum,
+        @JsonProperty("bias") Manifest.FileEntry bias,
+        @JsonProperty("bias_momentum") Manifest.FileEntry biasMomentum) {
+
+    /** Relative path of rank {@code rank}'s bias file. */
+    public static String biasPath(int rank) {
+        return String.format("fc/rank-%05d-bias.npy", rank);
+    }
+
+    /** Relative path of rank {@code rank}'s bias momentum file. */
+    public static String biasMomentumPath(int rank) {
+        return String.format("fc/rank-%05d-bias-momentum.npy", rank);
+    }
 
     /** Relative path of rank {@code rank}'s sidecar. */
     public static String path(int rank) {
