@@ -12,6 +12,7 @@ import org.plsc4j.core.collective.Collective;
 import org.plsc4j.core.internal.Dense;
 import org.plsc4j.core.internal.MarginSoftmaxKernel;
 import org.plsc4j.core.internal.MomentumUpdate;
+import org.plsc4j.core.internal.OpsFcStep;
 import org.plsc4j.core.internal.RowCopy;
 import org.plsc4j.core.internal.StoredRows;
 
@@ -49,6 +50,10 @@ import org.plsc4j.core.internal.StoredRows;
  * #forwardBackward} computes the loss and the gradients (scaled by the loss scale) and reports whether
  * they are finite, then {@link #applyUpdate} (unscaling) or {@link #discardUpdate} finishes the step.
  * {@link #step} does both.
+ *
+ * <p>Engines ({@link FcEngine}): the step described above is the fused one, for the CPU; the same step
+ * written with ND4J operations only ({@code OpsFcStep}) runs where host loops would mean device round
+ * trips (the CUDA backend). {@link FcEngine#AUTO} chooses by backend; both give the same results.
  */
 public final class PartialFc {
 
@@ -95,6 +100,8 @@ public final class PartialFc {
     private final FcDtype weightsDtype;
     private final FcDtype momentumDtype;
     private final float[] norms;
+    private final FcEngine engine;
+    private final OpsFcStep ops;
     private Pending pending;
 
     // per-batch-size buffers, allocated on first use
@@ -108,7 +115,8 @@ public final class PartialFc {
     private INDArray gChunk;
     private INDArray gradGathered;
 
-    private PartialFc(FcConfig config, Collective collective, int chunk, FcDtype weightsDtype, FcDtype momentumDtype) {
+    private PartialFc(FcConfig config, Collective collective, int chunk, FcDtype weightsDtype, FcDtype momentumDtype,
+                      FcEngine engine) {
         this.config = config;
         this.collective = collective;
         this.rank = collective.rank();
@@ -124,17 +132,19 @@ public final class PartialFc {
         this.weights = Nd4j.createUninitialized(weightsDtype.dataType(), numLocal, emb);
         this.momentum = Nd4j.zeros(momentumDtype.dataType(), numLocal, emb);
         this.norms = new float[numLocal];
+        this.engine = java.util.Objects.requireNonNull(engine, "engine").resolve();
+        this.ops = this.engine == FcEngine.OPS ? new OpsFcStep(config, collective, layout, weights, momentum) : null;
         initWeights();
     }
 
     /** Creates rank {@code collective.rank()}'s shard with weights initialised per class id from the seed. */
     public static PartialFc create(FcConfig config, Collective collective) {
-        return new PartialFc(config, collective, DEFAULT_CHUNK, FcDtype.FLOAT32, FcDtype.FLOAT32);
+        return new PartialFc(config, collective, DEFAULT_CHUNK, FcDtype.FLOAT32, FcDtype.FLOAT32, FcEngine.AUTO);
     }
 
     /** As {@link #create(FcConfig, Collective)} with another chunk width (tests and tuning). */
     public static PartialFc create(FcConfig config, Collective collective, int chunk) {
-        return new PartialFc(config, collective, chunk, FcDtype.FLOAT32, FcDtype.FLOAT32);
+        return new PartialFc(config, collective, chunk, FcDtype.FLOAT32, FcDtype.FLOAT32, FcEngine.AUTO);
     }
 
     /**
@@ -143,7 +153,21 @@ public final class PartialFc {
      */
     public static PartialFc create(FcConfig config, Collective collective, int chunk, FcDtype weightsDtype,
                                    FcDtype momentumDtype) {
-        return new PartialFc(config, collective, chunk, weightsDtype, momentumDtype);
+        return new PartialFc(config, collective, chunk, weightsDtype, momentumDtype, FcEngine.AUTO);
+    }
+
+    /**
+     * As {@link #create(FcConfig, Collective, int, FcDtype, FcDtype)} with the step implementation named
+     * ({@link FcEngine#AUTO}: by backend and the {@value FcEngine#PROPERTY} property).
+     */
+    public static PartialFc create(FcConfig config, Collective collective, int chunk, FcDtype weightsDtype,
+                                   FcDtype momentumDtype, FcEngine engine) {
+        return new PartialFc(config, collective, chunk, weightsDtype, momentumDtype, engine);
+    }
+
+    /** The step implementation this shard runs ({@link FcEngine#FUSED} or {@link FcEngine#OPS}). */
+    public FcEngine engine() {
+        return engine;
     }
 
     /** The weights' storage type. */
@@ -256,6 +280,9 @@ public final class PartialFc {
 
     /** Norms of the stored rows, computed as the update computes them (so a reload gives the same norms). */
     private void refreshNorms(int from, int to) {
+        if (ops != null) {
+            return; // the ops step computes the norms of the rows it uses (no host pass over a device shard)
+        }
         StoredRows.rowNorms(weights, from, to, norms);
     }
 
@@ -295,7 +322,7 @@ public final class PartialFc {
      */
     public StepResult forwardBackward(INDArray localFeatures, int[] localLabels, long step, boolean calcAcc,
                                       double lossScale) {
-        if (pending != null) {
+        if (pending != null || (ops != null && ops.hasPending())) {
             throw new IllegalStateException("rank " + rank + ": the previous step's update was neither applied nor"
                     + " discarded");
         }
@@ -319,6 +346,10 @@ public final class PartialFc {
         }
         int world = collective.worldSize();
         checkShapesAgree(b);
+        if (ops != null) {
+            OpsFcStep.Result r = ops.forwardBackward(localFeatures, localLabels, step, calcAcc, lossScale);
+            return new StepResult(r.loss(), r.featureGrad(), r.sampled(), r.acc1(), r.acc5(), r.finite());
+        }
         int batch = b * world;
 
         // 1. normalise the local features, gather them and the labels
@@ -428,6 +459,10 @@ public final class PartialFc {
      * @throws IllegalStateException when there is no pending update
      */
     public void applyUpdate(double lr) {
+        if (ops != null && ops.hasPending()) {
+            ops.applyUpdate(lr);
+            return;
+        }
         Pending p = pending;
         if (p == null) {
             throw new IllegalStateException("rank " + rank + ": no pending update (expected: forwardBackward first)");
@@ -470,6 +505,9 @@ public final class PartialFc {
     /** Drops the update of the last {@link #forwardBackward} (a skipped step): nothing changes. */
     public void discardUpdate() {
         pending = null;
+        if (ops != null) {
+            ops.discard();
+        }
     }
 
     /**
