@@ -16,6 +16,7 @@ import org.plsc4j.coordinator.WorkerInfo;
 import org.plsc4j.coordinator.WorkerRegistration;
 import org.plsc4j.coordinator.ZkClients;
 import org.plsc4j.core.Device;
+import org.plsc4j.core.FcEngine;
 import org.plsc4j.core.TrainConfig;
 import org.plsc4j.core.TrainConfigs;
 import org.plsc4j.elastic.internal.CoordinatedMembership;
@@ -102,6 +103,9 @@ public final class ElasticWorker {
         device.check(); // one sentence, before ZooKeeper or ND4J, when the device cannot run here
         if (device.isCuda()) {
             CudaDevice.select(device);
+        } else if (Device.cudaBackendInBuild() && FcEngine.isCudaBackend()) {
+            throw new IllegalStateException("device cpu : ND4J started its CUDA backend in this -Pcuda build (expected:"
+                    + " the CPU one; set " + LocalLauncher.CPU_BACKEND_PRIORITY_ENV + "=1000 for CPU workers)");
         }
         try (CuratorFramework client = ZkClients.connect(o.zk(), o.zkAuth(), o.sessionTimeout())) {
             try {

@@ -104,6 +104,10 @@ public final class LocalLauncher {
                 cmd.addAll(List.of("--device", "cuda:" + k % gpus)); // one process per GPU, round robin
             }
             ProcessBuilder pb = new ProcessBuilder(cmd);
+            if (!device.isCuda()) {
+                // a -Pcuda build has both ND4J backends and ND4J prefers CUDA: CPU workers ask for the CPU one
+                pb.environment().putIfAbsent(CPU_BACKEND_PRIORITY_ENV, "1000");
+            }
             pb.environment().put(WorkerMain.TOKEN_ENV, token);
             if (System.getenv("OMP_NUM_THREADS") == null) {
                 int cores = Runtime.getRuntime().availableProcessors();
@@ -276,6 +280,9 @@ public final class LocalLauncher {
                 coordinator.connectString(), min, max);
         return job;
     }
+
+    /** ND4J's environment variable that ranks its CPU backend against CUDA (higher wins). */
+    public static final String CPU_BACKEND_PRIORITY_ENV = "BACKEND_PRIORITY_CPU";
 
     private static List<String> command(String job, String zk, TrainConfig config, String modelClass,
                                         String optimizerClass) {
