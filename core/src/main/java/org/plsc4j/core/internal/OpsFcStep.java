@@ -6,6 +6,7 @@ import org.nd4j.linalg.api.ops.impl.scalar.ScalarMax;
 import org.nd4j.linalg.api.ops.DynamicCustomOp;
 import org.nd4j.linalg.api.ops.impl.shape.OneHot;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.ops.transforms.Transforms;
 import org.plsc4j.core.ClassCenterSampler;
 import org.plsc4j.core.ClassLayout;
@@ -27,6 +28,11 @@ import org.plsc4j.core.collective.ReduceOp;
  *
  * <p>Half-precision storage: the gathered rows are widened to float32 and the updated rows narrowed
  * back by ND4J's casts (round to nearest even), as the fused step does.
+ *
+ * <p>Memory: the [B, S] and [S, D] work arrays are allocated once (grown when a batch or sample is
+ * larger) and every operation on them is in place. Why: a fresh 50 MB array per operation made the step
+ * 10× slower on the CPU (each allocation waited for JavaCPP's off-heap accounting and the GC to free the
+ * previous ones), and on a GPU the same churn waits for ND4J's garbage-collected device memory.
  */
 public final class OpsFcStep {
 
@@ -59,6 +65,17 @@ public final class OpsFcStep {
     private final INDArray weights;
     private final INDArray momentum;
     private Pending pending;
+
+    // work arrays, reused from step to step (views of their first rows / elements are taken per step)
+    private long bsCapacity;
+    private INDArray cosBuf;
+    private INDArray gradBuf;
+    private INDArray onehotBuf;
+    private INDArray tmpBuf;
+    private int sdCapacity;
+    private INDArray wBuf;
+    private INDArray vBuf;
+    private INDArray tmpRows;
 
     /** A step over the shard {@code weights} / {@code momentum} [C_r, D] (any storage type), updated in place. */
     public OpsFcStep(FcConfig config, Collective collective, ClassLayout layout, INDArray weights, INDArray momentum) {
@@ -114,23 +131,27 @@ public final class OpsFcStep {
                 ClassCenterSampler.sample(labels, layout, rank, config.sampleRatio(), config.seed(), step);
         int s = sample.size();
         boolean full = s == numLocal && config.sampleRatio() == 1.0;
-        INDArray w = rows(weights, sample.localIndices(), full);
+        ensure(batch, s, full);
+        INDArray w = rows(weights, wBuf, sample.localIndices(), s, full);
         INDArray invNorm = w.norm2(1);
         Nd4j.getExecutioner().exec(new ScalarMax(invNorm, NORM_EPS));
         invNorm = invNorm.rdivi(1.0);
 
         // 3. cosines, the target logits, the distributed softmax
-        INDArray cos = Nd4j.createUninitialized(DataType.FLOAT, batch, s);
+        INDArray cos = matrix(cosBuf, batch, s);
         Nd4j.gemm(xHat, w, cos, false, true, 1.0, 0.0);
         cos.muliRowVector(invNorm);
-        INDArray onehot = oneHot(sample.targetColumns(), s);
-        INDArray targetCos = cos.mul(onehot).sum(1);
+        INDArray onehot = matrix(onehotBuf, batch, s);
+        Nd4j.exec(new OneHot(Nd4j.createFromArray(sample.targetColumns()), onehot, s));
+        INDArray tmp = matrix(tmpBuf, batch, s);
+        INDArray targetCos = tmp.assign(cos).muli(onehot).sum(1);
         INDArray hasTarget = onehot.sum(1);
         INDArray[] fd = TargetLogitOps.valueAndDerivative(targetCos, config.margin());
         float scale = (float) config.margin().scale();
         INDArray targetZ = fd[0].muli(hasTarget).muli(scale);
         // z = s·cos, and s·f(cos) at the targets
-        INDArray z = cos.mul(scale).addi(onehot.mulColumnVector(targetZ.sub(targetCos.mul(scale))));
+        INDArray z = matrix(gradBuf, batch, s).assign(cos).muli(scale);
+        z.addi(tmp.assign(onehot).muliColumnVector(targetZ.sub(targetCos.mul(scale))));
         INDArray max = z.max(1);
         if (world > 1) {
             collective.allReduce(max, ReduceOp.MAX);
@@ -151,7 +172,7 @@ public final class OpsFcStep {
             if (world > 1) {
                 collective.allReduce(t, ReduceOp.SUM);
             }
-            float[] counts = cos.subColumnVector(t).gt(0).castTo(DataType.FLOAT).sum(1).toFloatVector();
+            float[] counts = tmp.assign(cos).subiColumnVector(t).gt(0).castTo(DataType.FLOAT).sum(1).toFloatVector();
             int[] better = new int[batch];
             for (int i = 0; i < batch; i++) {
                 better[i] = Math.round(counts[i]);
@@ -165,8 +186,8 @@ public final class OpsFcStep {
 
         // 4. dL/dcos = s·(p − onehot)·lossScale/B, times f'(cos) at the targets
         INDArray g = e.diviColumnVector(sum).subi(onehot).muli(scale * lossScale / batch);
-        g.muli(onehot.mulColumnVector(fd[1].subi(1.0)).addi(1.0));
-        INDArray colDot = g.mul(cos).sum(0);
+        g.muli(tmp.assign(onehot).muliColumnVector(fd[1].subi(1.0)).addi(1.0));
+        INDArray colDot = tmp.assign(g).muli(cos).sum(0);
         INDArray gn = g.muliRowVector(invNorm);
         boolean finite = Double.isFinite(loss) && Double.isFinite(gn.sumNumber().doubleValue());
         INDArray dxHat = Nd4j.createUninitialized(DataType.FLOAT, batch, emb);
@@ -196,23 +217,70 @@ public final class OpsFcStep {
         pending = null;
         float unscale = (float) (1.0 / p.lossScale());
         INDArray w = p.w();
-        INDArray v = rows(momentum, p.indices(), p.full());
+        int s = w.rows();
+        INDArray v = rows(momentum, vBuf, p.indices(), s, p.full());
         // v = μ·v + unscale·(dL/dcos / n)ᵀ·x̂ (the gemm's beta folds the momentum in)
         Nd4j.gemm(p.gradCos(), p.xHat(), v, true, false, unscale, config.momentum());
         INDArray coef = p.colDot().mul(p.invNorm()).muli(p.invNorm()).muli(-unscale).addi(config.weightDecay());
-        v.addi(w.mulColumnVector(coef));
-        w.subi(v.mul(lr));
+        INDArray tmp = tmpRows.get(NDArrayIndex.interval(0, s), NDArrayIndex.all());
+        v.addi(tmp.assign(w).muliColumnVector(coef));
+        w.subi(tmp.assign(v).muli(lr));
         store(w, weights, p.indices(), p.full());
         store(v, momentum, p.indices(), p.full());
     }
 
-    /** The sampled rows as float32 [S, D]: the shard itself when it is float32 and fully used. */
-    private static INDArray rows(INDArray shard, int[] idx, boolean full) {
-        if (full) {
-            return shard.dataType() == DataType.FLOAT ? shard : shard.castTo(DataType.FLOAT);
+    /**
+     * The sampled rows as float32 [S, D]: the shard itself when it is float32 and fully used, else the
+     * first S rows of {@code buf} (gathered, widened from half storage).
+     */
+    private static INDArray rows(INDArray shard, INDArray buf, int[] idx, int s, boolean full) {
+        if (full && shard.dataType() == DataType.FLOAT) {
+            return shard;
         }
-        INDArray r = Nd4j.pullRows(shard, 1, idx);
-        return r.dataType() == DataType.FLOAT ? r : r.castTo(DataType.FLOAT);
+        INDArray dst = buf.get(NDArrayIndex.interval(0, s), NDArrayIndex.all());
+        if (full) {
+            return dst.assign(shard);
+        }
+        if (shard.dataType() == DataType.FLOAT) {
+            Nd4j.pullRows(shard, dst, 1, idx);
+            return dst;
+        }
+        return dst.assign(Nd4j.pullRows(shard, 1, idx));
+    }
+
+    /** Grows the work arrays to a batch of {@code batch} rows and a sample of {@code s} classes. */
+    private void ensure(int batch, int s, boolean full) {
+        long bs = (long) batch * s;
+        if (bs > bsCapacity) {
+            cosBuf = null;
+            gradBuf = null;
+            onehotBuf = null;
+            tmpBuf = null;
+            cosBuf = Nd4j.createUninitialized(DataType.FLOAT, bs);
+            gradBuf = Nd4j.createUninitialized(DataType.FLOAT, bs);
+            onehotBuf = Nd4j.createUninitialized(DataType.FLOAT, bs);
+            tmpBuf = Nd4j.createUninitialized(DataType.FLOAT, bs);
+            bsCapacity = bs;
+        }
+        if (s > sdCapacity) {
+            int cap = Math.max(s, Math.min(numLocal, s + s / 8)); // room for a few more positives
+            wBuf = null;
+            vBuf = null;
+            tmpRows = Nd4j.createUninitialized(DataType.FLOAT, cap, emb);
+            sdCapacity = cap;
+        }
+        // gathered rows only when the rows are not the float32 shard itself
+        if (wBuf == null && !(full && weights.dataType() == DataType.FLOAT)) {
+            wBuf = Nd4j.createUninitialized(DataType.FLOAT, sdCapacity, emb);
+        }
+        if (vBuf == null && !(full && momentum.dataType() == DataType.FLOAT)) {
+            vBuf = Nd4j.createUninitialized(DataType.FLOAT, sdCapacity, emb);
+        }
+    }
+
+    /** A contiguous row-major [rows, cols] view of the first rows·cols elements of the flat {@code buf}. */
+    private static INDArray matrix(INDArray buf, int rows, int cols) {
+        return Nd4j.create(buf.data(), new long[] {rows, cols}, new long[] {cols, 1}, 0L, 'c', DataType.FLOAT);
     }
 
     /** Writes updated rows back (narrowed to the storage type); nothing when they are the shard itself. */
@@ -228,13 +296,6 @@ public final class OpsFcStep {
             Nd4j.exec(DynamicCustomOp.builder("scatter_upd").addInputs(shard, Nd4j.createFromArray(idx), stored)
                     .addOutputs(shard).callInplace(true).build());
         }
-    }
-
-    /** [B, S] float32 with a 1 at (i, cols[i]) for cols[i] >= 0. */
-    private static INDArray oneHot(int[] cols, int width) {
-        INDArray out = Nd4j.create(DataType.FLOAT, cols.length, width);
-        Nd4j.exec(new OneHot(Nd4j.createFromArray(cols), out, width));
-        return out;
     }
 
     private static double fractionBelow(int[] better, int k) {
