@@ -20,13 +20,8 @@ import static org.bytedeco.cuda.global.nccl.ncclSuccess;
 import static org.bytedeco.cuda.global.nccl.ncclSum;
 
 import java.nio.FloatBuffer;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.nio.IntBuffer;
-import java.util.HexFormat;
-import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 import org.bytedeco.cuda.cudart.CUstream_st;
@@ -89,32 +84,15 @@ public final class NcclCollective implements Collective {
 
     /** Joins the group: exchanges the unique id through the rendezvous, then {@code ncclCommInitRank}. */
     public static NcclCollective join(CollectiveConfig config) {
-        if (config.rendezvous() == null) {
-            throw new CollectiveException("nccl : job " + config.jobId() + " has no rendezvous (expected: one to hand"
-                    + " out rank 0's NCCL unique id)");
-        }
         ncclUniqueId id = new ncclUniqueId();
-        String mine = "-";
+        byte[] rootId = new byte[NCCL_UNIQUE_ID_BYTES];
         if (config.rank() == 0) {
             check(ncclGetUniqueId(id), "ncclGetUniqueId", 0);
-            byte[] b = new byte[NCCL_UNIQUE_ID_BYTES];
-            for (int i = 0; i < b.length; i++) {
-                b[i] = id.internal(i);
+            for (int i = 0; i < rootId.length; i++) {
+                rootId[i] = id.internal(i);
             }
-            mine = "nccl-id:" + HexFormat.of().formatHex(b) + ":" + tokenHash(config.token());
         }
-        List<String> all = config.rendezvous().exchange(config.rank(), config.worldSize(), mine, config.timeout());
-        String[] root = all.get(0).split(":");
-        if (root.length != 3 || !root[0].equals("nccl-id")) {
-            throw new CollectiveException("nccl : rank 0 of job " + config.jobId() + " published " + all.get(0)
-                    + " (expected: its NCCL unique id)");
-        }
-        if (!MessageDigest.isEqual(root[2].getBytes(StandardCharsets.US_ASCII),
-                tokenHash(config.token()).getBytes(StandardCharsets.US_ASCII))) {
-            throw new CollectiveException("nccl rank " + config.rank() + " : job token refused (rank 0 of job "
-                    + config.jobId() + " has another token)");
-        }
-        byte[] b = HexFormat.of().parseHex(root[1]);
+        byte[] b = UniqueIdExchange.exchange(config, rootId);
         for (int i = 0; i < b.length; i++) {
             id.internal(i, b[i]);
         }
@@ -124,15 +102,6 @@ public final class NcclCollective implements Collective {
                 Nd4j.getAffinityManager().getDeviceForCurrentThread());
         return new NcclCollective(config.rank(), config.worldSize(), comm,
                 Nd4j.getAffinityManager().getDeviceForCurrentThread(), config.timeout());
-    }
-
-    private static String tokenHash(String token) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
-                    .digest(token.getBytes(StandardCharsets.UTF_8)));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
     }
 
     @Override
