@@ -9,6 +9,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.UUID;
 import java.util.concurrent.Callable;
+import org.plsc4j.core.Device;
+import org.plsc4j.core.GpuProbe;
 import org.plsc4j.core.collective.CollectiveConfig;
 import org.plsc4j.worker.TcpRendezvous;
 import org.slf4j.Logger;
@@ -66,9 +68,19 @@ public final class AllGatherBench implements Callable<Integer> {
     @Option(names = "--json", description = "Print one JSON object on stdout instead of a table.")
     boolean json;
 
+    @Option(names = "--device", defaultValue = "cpu",
+            description = "cpu, or cuda:K to also time NCCL on device arrays, rank r on GPU (K + r) mod GPUs, alternated"
+                + " with the two host rings (-Pcuda build; one rank per GPU) (default: ${DEFAULT-VALUE}).")
+    String device;
+
     @Override
     public Integer call() throws Exception {
         validate();
+        Device dev = Device.parse(device);
+        dev.check();
+        int gpus = dev.isCuda() ? GpuProbe.system().gpus().size() : 0;
+        check(!dev.isCuda() || workers <= gpus, "workers : " + workers + " with --device " + dev + " (expected: <= "
+                + gpus + ", the GPUs of this machine: NCCL takes one rank per GPU)");
         int floatsPerRank = (int) Math.max(1, Math.round(mb * 1024 * 1024 / Float.BYTES));
         long bytesPerRank = (long) floatsPerRank * Float.BYTES;
         long movedPerRank = bytesPerRank * (workers - 1);
@@ -79,6 +91,7 @@ public final class AllGatherBench implements Callable<Integer> {
 
         List<Double> nettyMs = new ArrayList<>();
         List<Double> nioMs = new ArrayList<>();
+        List<Double> ncclMs = new ArrayList<>();
         String transport;
         try (TcpRendezvous.Server server = TcpRendezvous.Server.start("127.0.0.1", 0, jobId, token)) {
             CollectiveConfig base = CollectiveConfig.builder()
@@ -89,18 +102,26 @@ public final class AllGatherBench implements Callable<Integer> {
                     .rendezvous(TcpRendezvous.parse(server.address(), jobId, token))
                     .build();
             try (NettyRing netty = NettyRing.join(base, floatsPerRank);
-                 NioRing nio = NioRing.connect(workers, movedPerRank, bytesPerRank, TIMEOUT)) {
+                 NioRing nio = NioRing.connect(workers, movedPerRank, bytesPerRank, TIMEOUT);
+                 NcclRing nccl = dev.isCuda() ? NcclRing.join(workers, dev.index(), gpus, floatsPerRank, TIMEOUT) : null) {
                 transport = netty.transport();
                 netty.verify(); // the bytes that arrive are the bytes that were sent, in rank order
                 for (int i = 0; i < warmup + iterations; i++) {
                     double a = netty.iterationMs();
                     double b = nio.iterationMs();
+                    double c = nccl == null ? Double.NaN : nccl.iterationMs();
                     String tag = i < warmup ? " (warm-up)" : "";
                     LOG.info("allgather: iteration {}/{}{} netty {} ms, nio {} ms", i + 1, warmup + iterations, tag,
                             fmt(a, 1), fmt(b, 1));
+                    if (nccl != null) {
+                        LOG.info("allgather: iteration {}/{}{} nccl {} ms", i + 1, warmup + iterations, tag, fmt(c, 2));
+                    }
                     if (i >= warmup) {
                         nettyMs.add(a);
                         nioMs.add(b);
+                        if (nccl != null) {
+                            ncclMs.add(c);
+                        }
                     }
                 }
             }
@@ -112,7 +133,10 @@ public final class AllGatherBench implements Callable<Integer> {
         AllGatherBenchResult r = new AllGatherBenchResult(BenchVersion.get(), workers, bytesPerRank, iterations, warmup,
                 transport, RingSockets.SOCKET_BUFFER,
                 Stats.round(nettyGbps, 3), Stats.round(nioGbps, 3), Stats.round(nettyGbps / nioGbps, 3),
-                Stats.round(nettyMedian, 3), rounded(nettyMs), Stats.round(nioMedian, 3), rounded(nioMs));
+                Stats.round(nettyMedian, 3), rounded(nettyMs), Stats.round(nioMedian, 3), rounded(nioMs),
+                dev.toString(), ncclMs.isEmpty() ? null : Stats.round(movedPerRank / (Stats.median(toArray(ncclMs)) / 1e3) / 1e9, 3),
+                ncclMs.isEmpty() ? null : Stats.round(Stats.median(toArray(ncclMs)), 3),
+                ncclMs.isEmpty() ? null : rounded(ncclMs));
         print(r);
         return 0;
     }
@@ -156,6 +180,10 @@ public final class AllGatherBench implements Callable<Integer> {
         out.printf(Locale.ROOT, "  %-12s %10s   %s%n", "nio_gbps", fmt(r.nioGbps(), 3),
                 "SocketChannel ring, same bytes, median of " + r.iterations() + " (" + fmt(r.nioMs(), 1) + " ms)");
         out.printf(Locale.ROOT, "  %-12s %10s   %s%n", "ratio", fmt(r.ratio(), 3), "netty_gbps / nio_gbps");
+        if (r.ncclGbps() != null) {
+            out.printf(Locale.ROOT, "  %-12s %10s   %s%n", "nccl_gbps", fmt(r.ncclGbps(), 3),
+                    "NCCL all-gather of device arrays from " + r.device() + ", median (" + fmt(r.ncclMs(), 2) + " ms)");
+        }
         out.flush();
     }
 

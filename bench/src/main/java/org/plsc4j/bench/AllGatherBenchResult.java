@@ -22,9 +22,13 @@ import java.util.List;
  * @param nettyMsAll every timed Netty iteration, ms
  * @param nioMs median baseline wall time, ms
  * @param nioMsAll every timed baseline iteration, ms
+ * @param device "cpu", or the first GPU of the NCCL ranks ({@code --device cuda:K})
+ * @param ncclGbps (N−1)·M / median NCCL all-gather time of device arrays, 1e9 bytes/s; null on cpu
+ * @param ncclMs median NCCL wall time, ms; null on cpu
+ * @param ncclMsAll every timed NCCL iteration, ms; null on cpu
  */
 @JsonPropertyOrder({"version", "workers", "bytes_per_rank", "iterations", "warmup", "transport", "socket_buffer",
-    "netty_gbps", "nio_gbps", "ratio", "netty_ms", "netty_ms_all", "nio_ms", "nio_ms_all"})
+    "netty_gbps", "nio_gbps", "ratio", "netty_ms", "netty_ms_all", "nio_ms", "nio_ms_all", "device", "nccl_gbps", "nccl_ms", "nccl_ms_all"})
 record AllGatherBenchResult(
         @JsonProperty("version") String version,
         @JsonProperty("workers") int workers,
@@ -39,5 +43,9 @@ record AllGatherBenchResult(
         @JsonProperty("netty_ms") double nettyMs,
         @JsonProperty("netty_ms_all") List<Double> nettyMsAll,
         @JsonProperty("nio_ms") double nioMs,
-        @JsonProperty("nio_ms_all") List<Double> nioMsAll) {
+        @JsonProperty("nio_ms_all") List<Double> nioMsAll,
+        @JsonProperty("device") String device,
+        @JsonProperty("nccl_gbps") Double ncclGbps,
+        @JsonProperty("nccl_ms") Double ncclMs,
+        @JsonProperty("nccl_ms_all") List<Double> ncclMsAll) {
 }

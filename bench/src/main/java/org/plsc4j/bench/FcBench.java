@@ -23,13 +23,16 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.plsc4j.core.Device;
 import org.plsc4j.core.FcConfig;
+import org.plsc4j.core.FcEngine;
 import org.plsc4j.core.MarginConfig;
 import org.plsc4j.core.PartialFc;
 import org.plsc4j.core.collective.Collective;
 import org.plsc4j.core.collective.CollectiveConfig;
 import org.plsc4j.core.collective.CollectiveException;
 import org.plsc4j.core.collective.Collectives;
+import org.plsc4j.elastic.CudaDevice;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
@@ -109,17 +112,33 @@ public final class FcBench implements Callable<Integer> {
     @Option(names = "--json", description = "Print one JSON object on stdout instead of a table.")
     boolean json;
 
+    @Option(names = "--device", defaultValue = "cpu",
+            description = "cpu or cuda:K: the FC step's device (a -Pcuda build); ranks are threads on that one device"
+                + " (default: ${DEFAULT-VALUE}).")
+    String device;
+
+    @Option(names = "--engine", defaultValue = "auto",
+            description = "FC step implementation: auto (ops on CUDA, fused on the CPU), fused or ops (default: ${DEFAULT-VALUE}).")
+    String engine;
+
     /** Per-rank record of the timed loop. */
-    private record RankLog(double[] stepMs, double[] loss, int[] sampled) {
+    private record RankLog(double[] stepMs, double[] loss, int[] sampled, String engine) {
     }
 
     /** What the plsc4j phase produced. */
-    private record Plsc4jRun(double[] stepMs, double[] loss, long[] sampled) {
+    private record Plsc4jRun(double[] stepMs, double[] loss, long[] sampled, String engine) {
     }
 
     @Override
     public Integer call() throws Exception {
         validate();
+        Device dev = Device.parse(device);
+        dev.check();
+        FcEngine eng = FcEngine.parse(engine, "engine");
+        System.setProperty(FcEngine.PROPERTY, eng.name().toLowerCase(Locale.ROOT)); // PartialFc.create's AUTO
+        if (dev.isCuda()) {
+            org.plsc4j.elastic.CudaDevice.select(dev);
+        }
         Nd4j.setDefaultDataTypes(DataType.FLOAT, DataType.FLOAT);
 
         SplittableRandom rng = new SplittableRandom(seed);
@@ -175,7 +194,9 @@ public final class FcBench implements Callable<Integer> {
                 peakKb.isPresent() ? peakKb.getAsLong() / 1024 : null,
                 dl4jPeakKb.isPresent() ? dl4jPeakKb.getAsLong() / 1024 : null,
                 fc.loss()[0],
-                fc.loss()[fc.loss().length - 1]);
+                fc.loss()[fc.loss().length - 1],
+                dev.toString(),
+                fc.engine());
         print(result);
         return 0;
     }
@@ -267,7 +288,7 @@ public final class FcBench implements Callable<Integer> {
                 sampled[s] += log.sampled()[s];
             }
         }
-        return new Plsc4jRun(stepMs, logs[0].loss(), sampled);
+        return new Plsc4jRun(stepMs, logs[0].loss(), sampled, logs[0].engine());
     }
 
     private RankLog runRank(FcConfig config, String jobId, int rank, float[] features, int[] labels,
@@ -305,7 +326,7 @@ public final class FcBench implements Callable<Integer> {
                 }
                 Sgemm.close(res.featureGrad());
             }
-            return new RankLog(ms, loss, sampled);
+            return new RankLog(ms, loss, sampled, partialFc.engine().name().toLowerCase(Locale.ROOT));
         } catch (RuntimeException e) {
             throw new RankFailure(rank, where, e);
         } finally {

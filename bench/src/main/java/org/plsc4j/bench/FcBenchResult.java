@@ -37,12 +37,14 @@ import java.util.List;
  * @param dl4jPeakRssMb peak resident memory (MiB) during the DL4J phase, the peak being reset before it
  * @param lossFirst plsc4j loss of the first step (step 0, a warm-up step when warmup &gt; 0)
  * @param lossLast plsc4j loss of the last timed step
+ * @param device "cpu" or "cuda:K" ({@code --device})
+ * @param engine the FC step that ran: "fused" or "ops" ({@code --engine}, auto: ops on CUDA)
  */
 @JsonInclude(JsonInclude.Include.ALWAYS)
 @JsonPropertyOrder({"version", "classes", "emb", "batch", "workers", "sample_ratio", "sampled_classes", "steps",
     "warmup", "seed", "lr", "threads", "sgemm_gflops", "fc_step_ms", "fc_step_ms_all", "floor_ms",
     "roofline_fraction", "dl4j_steps", "dl4j_step_ms", "dl4j_step_ms_all", "speedup_vs_dl4j", "peak_rss_mb",
-    "dl4j_peak_rss_mb", "loss_first", "loss_last"})
+    "dl4j_peak_rss_mb", "loss_first", "loss_last", "device", "engine"})
 public record FcBenchResult(
         @JsonProperty("version") String version,
         @JsonProperty("classes") int classes,
@@ -68,7 +70,9 @@ public record FcBenchResult(
         @JsonProperty("peak_rss_mb") Long peakRssMb,
         @JsonProperty("dl4j_peak_rss_mb") Long dl4jPeakRssMb,
         @JsonProperty("loss_first") Double lossFirst,
-        @JsonProperty("loss_last") Double lossLast) {
+        @JsonProperty("loss_last") Double lossLast,
+        @JsonProperty("device") String device,
+        @JsonProperty("engine") String engine) {
 
     /** Non-finite numbers become {@code null}: JSON has no NaN. */
     public FcBenchResult {

@@ -32,6 +32,8 @@ class AllGatherBenchTest {
         assertEquals(262_144, j.get("bytes_per_rank").asLong());
         assertEquals(3, j.get("netty_ms_all").size());
         assertEquals(3, j.get("nio_ms_all").size());
+        assertEquals("cpu", j.get("device").asText());
+        assertTrue(j.get("nccl_gbps").isNull() && j.get("nccl_ms_all").isNull(), r[1]); // NCCL only with --device cuda:K
         double netty = j.get("netty_gbps").asDouble();
         double nio = j.get("nio_gbps").asDouble();
         assertTrue(netty > 0 && nio > 0, r[1]);

@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import org.plsc4j.checkpoint.Checkpoints;
+import org.plsc4j.core.Device;
 import org.plsc4j.core.TrainConfig;
 import org.plsc4j.elastic.Jobs;
 import org.plsc4j.elastic.LocalLauncher;
@@ -37,13 +38,22 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--workers", defaultValue = "1", description = "Local worker processes (default: ${DEFAULT-VALUE}).")
     int workers;
 
+    @Option(names = "--device", defaultValue = "cpu",
+            description = "cpu or cuda: one worker process per GPU, round robin over the machine's GPUs, NCCL between"
+                + " them (needs a -Pcuda build) (default: ${DEFAULT-VALUE}).")
+    String device;
+
     @Override
     public Integer call() throws Exception {
         if (workers < 1) {
             throw new ParameterException(spec.commandLine(), "workers : " + workers + " (expected: >= 1)");
         }
+        Device dev = Device.parse(device);
+        dev.check(); // one sentence before anything starts when the device cannot run here
         TrainConfig cfg = job.load(List.of());
-        if (workers == 1) {
+        if (dev.isCuda()) {
+            LocalLauncher.train(cfg, workers, null, null, dev);
+        } else if (workers == 1) {
             Jobs.trainInProcess(cfg, null, null);
         } else {
             LocalLauncher.train(cfg, workers, null, null);

@@ -43,6 +43,10 @@ final class WorkerCommand implements Callable<Integer> {
             description = "ZooKeeper session timeout: how fast a dead worker is noticed (default: ${DEFAULT-VALUE}).")
     long sessionTimeoutMs;
 
+    @Option(names = "--device", defaultValue = "cpu",
+            description = "cpu or cuda:K (GPU K; needs a -Pcuda build, see README \"GPU workers\") (default: ${DEFAULT-VALUE}).")
+    String device;
+
     @Override
     public Integer call() throws Exception {
         String token = tokenFile != null ? Files.readString(tokenFile, StandardCharsets.UTF_8).strip()
@@ -52,7 +56,7 @@ final class WorkerCommand implements Callable<Integer> {
                     + " environment variable " + ElasticWorker.TOKEN_ENV + ")");
         }
         ElasticWorker.Options o = new ElasticWorker.Options(job, zk, System.getenv(ElasticWorker.ZK_AUTH_ENV), token,
-                host, Duration.ofMillis(sessionTimeoutMs), null, null);
+                host, Duration.ofMillis(sessionTimeoutMs), null, null, device);
         Trainer.Summary s = ElasticWorker.run(o);
         spec.commandLine().getOut().println("worker done: " + s.losses().size() + " steps, last checkpoint "
                 + s.lastCheckpoint());

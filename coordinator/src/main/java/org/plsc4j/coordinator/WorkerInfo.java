@@ -27,6 +27,16 @@ public record WorkerInfo(String host, int port, long pid, String device) {
         Objects.requireNonNull(device, "device");
     }
 
+    /**
+     * The device kind: {@code device} up to its first ':' ("cpu", "cuda"), lower case. Why: a generation
+     * holds workers of one kind only (a CPU rank cannot join an NCCL group, and would pace the GPUs).
+     */
+    public String deviceKind() {
+        int colon = device.indexOf(':');
+        String kind = colon < 0 ? device : device.substring(0, colon);
+        return kind.isBlank() ? "cpu" : kind.strip().toLowerCase(java.util.Locale.ROOT);
+    }
+
     /** This process on {@code host:port} with device {@code device}. */
     public static WorkerInfo thisProcess(String host, int port, String device) {
         return new WorkerInfo(host, port, ProcessHandle.current().pid(), device);

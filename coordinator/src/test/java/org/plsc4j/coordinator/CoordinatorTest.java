@@ -115,6 +115,34 @@ class CoordinatorTest extends ZkJobTest {
         }
     }
 
+    /**
+     * Device kinds are not mixed: with a CUDA worker registered first, the CPU worker between the CUDA
+     * ones is a standby; when the CUDA generation loses a member it waits for another CUDA worker
+     * rather than taking the CPU one, and the registration in ZooKeeper carries the device.
+     */
+    @Test
+    void generationsHoldWorkersOfOneDeviceKindOnly() throws Exception {
+        coordinator(admin, new JobSpec(job, 100, ClassLayout.Kind.BALANCED, 2, 2, Duration.ofMillis(100)), "c1");
+        Duration session = Duration.ofSeconds(10);
+        Worker g0 = worker(1, session, "cuda:0");
+        Worker cpu = worker(2, session, "cpu");
+        Worker g1 = worker(3, session, "cuda:1");
+        Generation first = Await.generation(admin, job, 1);
+        assertEquals(List.of(g0.id(), g1.id()), first.workerIds());
+        String json = new String(admin.getData().forPath(g1.registration().path()), StandardCharsets.UTF_8);
+        assertTrue(json.contains("\"device\":\"cuda:1\""), json);
+        assertEquals("cuda", new JobStore(admin, job).registeredWorkers().get(0).info().deviceKind());
+
+        g1.client().close(); // a CUDA member dies: the CPU worker must not replace it
+        JobStatus st = Await.status(admin, job, s -> s.message().startsWith("waiting"), "waiting for a CUDA worker");
+        assertEquals("waiting for 1 more workers (have 1, min 2) of device kind cuda; 1 registered workers of another"
+                + " kind are not mixed in", st.message());
+        Worker g2 = worker(4, session, "cuda:0");
+        Generation second = Await.generation(admin, job, 2);
+        assertEquals(List.of(g0.id(), g2.id()), second.workerIds());
+        assertFalse(second.workerIds().contains(cpu.id()));
+    }
+
     @Test
     void lostWorkerGivesTheNextGenerationWithSurvivorsAndReassignedRanges() {
         coordinator(admin, new JobSpec(job, 1001, ClassLayout.Kind.CEIL, 2, 4, Duration.ofMillis(100)), "c1");

@@ -75,8 +75,12 @@ abstract class ZkJobTest {
     }
 
     Worker worker(int port, Duration session) {
+        return worker(port, session, "cpu");
+    }
+
+    Worker worker(int port, Duration session, String device) {
         CuratorFramework c = client(session);
-        WorkerRegistration r = WorkerRegistration.register(c, job, new WorkerInfo("127.0.0.1", port, 100 + port, "cpu"));
+        WorkerRegistration r = WorkerRegistration.register(c, job, new WorkerInfo("127.0.0.1", port, 100 + port, device));
         closeables.add(r);
         return new Worker(c, r);
     }

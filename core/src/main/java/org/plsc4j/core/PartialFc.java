@@ -12,6 +12,7 @@ import org.plsc4j.core.collective.Collective;
 import org.plsc4j.core.internal.Dense;
 import org.plsc4j.core.internal.MarginSoftmaxKernel;
 import org.plsc4j.core.internal.MomentumUpdate;
+import org.plsc4j.core.internal.OpsFcStep;
 import org.plsc4j.core.internal.RowCopy;
 import org.plsc4j.core.internal.StoredRows;
 
@@ -55,6 +56,9 @@ import org.plsc4j.core.internal.StoredRows;
  * distributed softmax cross entropy (mean over the global batch), {@code g = dL/dz = (softmax − onehot)/B},
  * {@code dW = gᵀ·x}, {@code db = Σ_i g_i}, {@code dx = g·W}; the bias [C_r] lives with the weight rows
  * ({@link #bias()}, {@link #biasMomentum()}) and gets the same update {@code v ← μ·v + (g + wd·b); b ← b − lr·v}.
+ * <p>Engines ({@link FcEngine}): the step described above is the fused one, for the CPU; the same step
+ * written with ND4J operations only ({@code OpsFcStep}) runs where host loops would mean device round
+ * trips (the CUDA backend). {@link FcEngine#AUTO} chooses by backend; both give the same results.
  */
 public final class PartialFc {
 
@@ -104,6 +108,8 @@ public final class PartialFc {
     /** The per-class bias [C_r] and its momentum (float32), or null for a cosine head. */
     private final INDArray bias;
     private final INDArray biasMomentum;
+    private final FcEngine engine;
+    private final OpsFcStep ops;
     private Pending pending;
 
     // per-batch-size buffers, allocated on first use
@@ -117,7 +123,8 @@ public final class PartialFc {
     private INDArray gChunk;
     private INDArray gradGathered;
 
-    private PartialFc(FcConfig config, Collective collective, int chunk, FcDtype weightsDtype, FcDtype momentumDtype) {
+    private PartialFc(FcConfig config, Collective collective, int chunk, FcDtype weightsDtype, FcDtype momentumDtype,
+                      FcEngine engine) {
         this.config = config;
         this.collective = collective;
         this.rank = collective.rank();
@@ -136,17 +143,28 @@ public final class PartialFc {
         // Paddle's default bias initialiser is Constant(0.0)
         this.bias = config.hasBias() ? Nd4j.zeros(DataType.FLOAT, numLocal) : null;
         this.biasMomentum = config.hasBias() ? Nd4j.zeros(DataType.FLOAT, numLocal) : null;
+        FcEngine resolved = java.util.Objects.requireNonNull(engine, "engine").resolve();
+        if (resolved == FcEngine.OPS && config.hasBias()) {
+            // OpsFcStep does not carry the plain softmax's bias yet: never compute it silently without one
+            if (engine != FcEngine.AUTO) {
+                throw new IllegalArgumentException("fc engine : ops with the plain softmax (loss_type softmax / "
+                        + "dist_softmax, a per-class bias) (expected: fused; the ops step has no bias yet)");
+            }
+            resolved = FcEngine.FUSED;
+        }
+        this.engine = resolved;
+        this.ops = this.engine == FcEngine.OPS ? new OpsFcStep(config, collective, layout, weights, momentum) : null;
         initWeights();
     }
 
     /** Creates rank {@code collective.rank()}'s shard with weights initialised per class id from the seed. */
     public static PartialFc create(FcConfig config, Collective collective) {
-        return new PartialFc(config, collective, DEFAULT_CHUNK, FcDtype.FLOAT32, FcDtype.FLOAT32);
+        return new PartialFc(config, collective, DEFAULT_CHUNK, FcDtype.FLOAT32, FcDtype.FLOAT32, FcEngine.AUTO);
     }
 
     /** As {@link #create(FcConfig, Collective)} with another chunk width (tests and tuning). */
     public static PartialFc create(FcConfig config, Collective collective, int chunk) {
-        return new PartialFc(config, collective, chunk, FcDtype.FLOAT32, FcDtype.FLOAT32);
+        return new PartialFc(config, collective, chunk, FcDtype.FLOAT32, FcDtype.FLOAT32, FcEngine.AUTO);
     }
 
     /**
@@ -155,7 +173,21 @@ public final class PartialFc {
      */
     public static PartialFc create(FcConfig config, Collective collective, int chunk, FcDtype weightsDtype,
                                    FcDtype momentumDtype) {
-        return new PartialFc(config, collective, chunk, weightsDtype, momentumDtype);
+        return new PartialFc(config, collective, chunk, weightsDtype, momentumDtype, FcEngine.AUTO);
+    }
+
+    /**
+     * As {@link #create(FcConfig, Collective, int, FcDtype, FcDtype)} with the step implementation named
+     * ({@link FcEngine#AUTO}: by backend and the {@value FcEngine#PROPERTY} property).
+     */
+    public static PartialFc create(FcConfig config, Collective collective, int chunk, FcDtype weightsDtype,
+                                   FcDtype momentumDtype, FcEngine engine) {
+        return new PartialFc(config, collective, chunk, weightsDtype, momentumDtype, engine);
+    }
+
+    /** The step implementation this shard runs ({@link FcEngine#FUSED} or {@link FcEngine#OPS}). */
+    public FcEngine engine() {
+        return engine;
     }
 
     /** The weights' storage type. */
@@ -332,6 +364,9 @@ public final class PartialFc {
 
     /** Norms of the stored rows, computed as the update computes them (so a reload gives the same norms). */
     private void refreshNorms(int from, int to) {
+        if (ops != null) {
+            return; // the ops step computes the norms of the rows it uses (no host pass over a device shard)
+        }
         StoredRows.rowNorms(weights, from, to, norms);
     }
 
@@ -371,7 +406,7 @@ public final class PartialFc {
      */
     public StepResult forwardBackward(INDArray localFeatures, int[] localLabels, long step, boolean calcAcc,
                                       double lossScale) {
-        if (pending != null) {
+        if (pending != null || (ops != null && ops.hasPending())) {
             throw new IllegalStateException("rank " + rank + ": the previous step's update was neither applied nor"
                     + " discarded");
         }
@@ -395,6 +430,10 @@ public final class PartialFc {
         }
         int world = collective.worldSize();
         checkShapesAgree(b);
+        if (ops != null) {
+            OpsFcStep.Result r = ops.forwardBackward(localFeatures, localLabels, step, calcAcc, lossScale);
+            return new StepResult(r.loss(), r.featureGrad(), r.sampled(), r.acc1(), r.acc5(), r.finite());
+        }
         int batch = b * world;
         if (config.hasBias()) {
             return linearForwardBackward(localFeatures, localLabels, step, calcAcc, lossScale, batch);
@@ -507,6 +546,10 @@ public final class PartialFc {
      * @throws IllegalStateException when there is no pending update
      */
     public void applyUpdate(double lr) {
+        if (ops != null && ops.hasPending()) {
+            ops.applyUpdate(lr);
+            return;
+        }
         Pending p = pending;
         if (p == null) {
             throw new IllegalStateException("rank " + rank + ": no pending update (expected: forwardBackward first)");
@@ -697,6 +740,9 @@ public final class PartialFc {
     /** Drops the update of the last {@link #forwardBackward} (a skipped step): nothing changes. */
     public void discardUpdate() {
         pending = null;
+        if (ops != null) {
+            ops.discard();
+        }
     }
 
     /**

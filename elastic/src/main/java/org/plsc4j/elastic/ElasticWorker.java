@@ -15,6 +15,8 @@ import org.plsc4j.coordinator.JobStore;
 import org.plsc4j.coordinator.WorkerInfo;
 import org.plsc4j.coordinator.WorkerRegistration;
 import org.plsc4j.coordinator.ZkClients;
+import org.plsc4j.core.Device;
+import org.plsc4j.core.FcEngine;
 import org.plsc4j.core.TrainConfig;
 import org.plsc4j.core.TrainConfigs;
 import org.plsc4j.elastic.internal.CoordinatedMembership;
@@ -63,12 +65,21 @@ public final class ElasticWorker {
      * @param sessionTimeout the ZooKeeper session timeout (how fast a killed worker is noticed)
      * @param modelClass a BaseModel class name, or null for model_name
      * @param optimizerClass an Optimizer class name, or null for SGD momentum
+     * @param device "cpu" or "cuda:K" (see {@link Device}); registered with the worker, so that a
+     *     generation never mixes device kinds
      */
     public record Options(String job, String zk, String zkAuth, String token, String host, Duration sessionTimeout,
-                          String modelClass, String optimizerClass) {
+                          String modelClass, String optimizerClass, String device) {
+
+        /** On the CPU. */
+        public Options(String job, String zk, String zkAuth, String token, String host, Duration sessionTimeout,
+                       String modelClass, String optimizerClass) {
+            this(job, zk, zkAuth, token, host, sessionTimeout, modelClass, optimizerClass, "cpu");
+        }
 
         /** Checks the fields. */
         public Options {
+            Objects.requireNonNull(device, "device");
             Objects.requireNonNull(job, "job");
             Objects.requireNonNull(zk, "zk");
             Objects.requireNonNull(token, "token");
@@ -88,6 +99,14 @@ public final class ElasticWorker {
      *     includes this worker in time
      */
     public static Trainer.Summary run(Options o) throws IOException, ReflectiveOperationException {
+        Device device = Device.parse(o.device());
+        device.check(); // one sentence, before ZooKeeper or ND4J, when the device cannot run here
+        if (device.isCuda()) {
+            CudaDevice.select(device);
+        } else if (Device.cudaBackendInBuild() && FcEngine.isCudaBackend()) {
+            throw new IllegalStateException("device cpu : ND4J started its CUDA backend in this -Pcuda build (expected:"
+                    + " the CPU one; set " + LocalLauncher.CPU_BACKEND_PRIORITY_ENV + "=1000 for CPU workers)");
+        }
         try (CuratorFramework client = ZkClients.connect(o.zk(), o.zkAuth(), o.sessionTimeout())) {
             try {
                 if (!client.blockUntilConnected((int) Math.max(1, o.sessionTimeout().toMillis()), TimeUnit.MILLISECONDS)) {
@@ -119,9 +138,10 @@ public final class ElasticWorker {
                     "zookeeper " + store.paths().config());
             try (ShardStore shards = openStore(cfg);
                  WorkerRegistration reg = WorkerRegistration.register(client, o.job(),
-                         WorkerInfo.thisProcess(o.host(), 0, "cpu"));
+                         WorkerInfo.thisProcess(o.host(), 0, device.toString()));
                  CoordinatedMembership m = new CoordinatedMembership(client, o.job(), o.token(), reg, o.host(),
-                         Duration.ofSeconds(cfg.rendezvousTimeout()), OP_TIMEOUT, new ShardStoreRows(shards, o.job()));
+                         Duration.ofSeconds(cfg.rendezvousTimeout()), OP_TIMEOUT, new ShardStoreRows(shards, o.job()),
+                         device.isCuda() ? "nccl" : "netty");
                  CheckpointSync sync = HdfsCheckpointSync.forConfig(cfg)) {
                 LOG.info("worker {} registered in job {} (store {}, pid {})", reg.workerId(), o.job(), shards.name(),
                         ProcessHandle.current().pid());

@@ -19,6 +19,8 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.plsc4j.coordinator.JobStatus;
 import org.plsc4j.core.TrainConfig;
+import org.plsc4j.core.Device;
+import org.plsc4j.core.GpuProbe;
 import org.plsc4j.elastic.internal.WorkerMain;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -63,9 +65,13 @@ public final class LocalLauncher {
         private final String modelClass;
         private final String optimizerClass;
         private final Path zkDir;
+        private final Device device;
+        private final int gpus;
 
         private Job(String name, String token, TrainConfig config, JobCoordinator coordinator, String modelClass,
-                    String optimizerClass, Path zkDir) {
+                    String optimizerClass, Path zkDir, Device device) {
+            this.device = device;
+            this.gpus = device.isCuda() ? Math.max(1, GpuProbe.system().gpus().size()) : 0;
             this.name = name;
             this.token = token;
             this.config = config;
@@ -93,8 +99,15 @@ public final class LocalLauncher {
         /** Starts one more worker process (a join); returns it. */
         public synchronized Process addWorker() throws IOException {
             int k = procs.size();
-            ProcessBuilder pb = new ProcessBuilder(command(name, coordinator.connectString(), config, modelClass,
-                    optimizerClass));
+            List<String> cmd = command(name, coordinator.connectString(), config, modelClass, optimizerClass);
+            if (device.isCuda()) {
+                cmd.addAll(List.of("--device", "cuda:" + k % gpus)); // one process per GPU, round robin
+            }
+            ProcessBuilder pb = new ProcessBuilder(cmd);
+            if (!device.isCuda()) {
+                // a -Pcuda build has both ND4J backends and ND4J prefers CUDA: CPU workers ask for the CPU one
+                pb.environment().putIfAbsent(CPU_BACKEND_PRIORITY_ENV, "1000");
+            }
             pb.environment().put(WorkerMain.TOKEN_ENV, token);
             if (System.getenv("OMP_NUM_THREADS") == null) {
                 int cores = Runtime.getRuntime().availableProcessors();
@@ -205,13 +218,31 @@ public final class LocalLauncher {
      */
     public static void train(TrainConfig config, int workers, String modelClass, String optimizerClass)
             throws IOException, InterruptedException {
-        try (Job job = start(config, workers, modelClass, optimizerClass)) {
+        train(config, workers, modelClass, optimizerClass, Device.CPU);
+    }
+
+    /**
+     * As {@link #train(TrainConfig, int, String, String)} on {@code device}: for CUDA, worker k runs on GPU
+     * k modulo the machine's GPU count (one process per GPU) and the ranks talk over NCCL.
+     *
+     * @throws IllegalStateException before any process starts when the device cannot run here
+     */
+    public static void train(TrainConfig config, int workers, String modelClass, String optimizerClass, Device device)
+            throws IOException, InterruptedException {
+        device.check();
+        try (Job job = start(config, workers, modelClass, optimizerClass, device)) {
             job.await();
         }
     }
 
     /** Starts the coordinator and {@code workers} worker processes; the caller awaits and closes. */
     public static Job start(TrainConfig config, int workers, String modelClass, String optimizerClass)
+            throws IOException {
+        return start(config, workers, modelClass, optimizerClass, Device.CPU);
+    }
+
+    /** As {@link #start(TrainConfig, int, String, String)} with the workers on {@code device} (cpu or cuda). */
+    public static Job start(TrainConfig config, int workers, String modelClass, String optimizerClass, Device device)
             throws IOException {
         if (workers < 1) {
             throw new IllegalArgumentException("workers : " + workers + " (expected: >= 1)");
@@ -236,7 +267,7 @@ public final class LocalLauncher {
             deleteTree(zkDir);
             throw e;
         }
-        Job job = new Job(name, token, config, coordinator, modelClass, optimizerClass, zkDir);
+        Job job = new Job(name, token, config, coordinator, modelClass, optimizerClass, zkDir, device);
         try {
             for (int k = 0; k < workers; k++) {
                 job.addWorker();
@@ -249,6 +280,9 @@ public final class LocalLauncher {
                 coordinator.connectString(), min, max);
         return job;
     }
+
+    /** ND4J's environment variable that ranks its CPU backend against CUDA (higher wins). */
+    public static final String CPU_BACKEND_PRIORITY_ENV = "BACKEND_PRIORITY_CPU";
 
     private static List<String> command(String job, String zk, TrainConfig config, String modelClass,
                                         String optimizerClass) {

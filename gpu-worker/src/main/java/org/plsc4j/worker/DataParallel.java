@@ -1,6 +1,5 @@
 package org.plsc4j.worker;
 
-import java.nio.FloatBuffer;
 import java.util.Map;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -64,9 +63,8 @@ public final class DataParallel {
             flat.get(NDArrayIndex.interval(off, off + n)).assign(g.reshape(n));
             off += n;
         }
-        FloatBuffer buf = flat.data().asNioFloat();
-        buf.limit((int) total);
-        c.allReduce(buf, ReduceOp.SUM);
+        // the INDArray variant: host memory with the CPU collectives, device buffers with NCCL
+        c.allReduce(flat, ReduceOp.SUM);
         off = 0;
         for (INDArray g : grads.values()) {
             long n = g.length();

@@ -7,6 +7,7 @@ import java.util.stream.Collectors;
 import org.plsc4j.coordinator.Generation;
 import org.plsc4j.coordinator.JobSpec;
 import org.plsc4j.coordinator.RegisteredWorker;
+import org.plsc4j.coordinator.WorkerInfo;
 
 /**
  * The torchrun-like membership rule, as a pure function of the registry, the current generation
@@ -16,6 +17,11 @@ import org.plsc4j.coordinator.RegisteredWorker;
  * registration order (the rest are standbys). If they equal the current generation's members
  * nothing happens. Otherwise: fewer than {@code min_workers} → wait; {@code max_workers} present →
  * publish now; else publish once the registry has been unchanged for the settle window.
+ *
+ * <p>Device kinds are never mixed: only workers of the generation's device kind
+ * ({@link WorkerInfo#deviceKind()}: "cpu", "cuda") are candidates. The kind is the current generation's
+ * while one of its members is still registered, else the first registered worker's; workers of another
+ * kind wait as standbys.
  *
  * <p>{@link #lostMembers} tells the coordinator whether the next generation is a restart (a member
  * of the current generation is gone) or a scale-up (only joins), for {@code max_restarts}.
@@ -54,20 +60,41 @@ public final class GenerationPolicy {
      */
     public static Decision decide(JobSpec spec, List<RegisteredWorker> registered, Generation current,
             Duration unchangedFor) {
-        List<RegisteredWorker> members = registered.subList(0, Math.min(spec.maxWorkers(), registered.size()));
+        String kind = kindOf(current, registered);
+        List<RegisteredWorker> candidates = registered.stream().filter(w -> w.info().deviceKind().equals(kind)).toList();
+        List<RegisteredWorker> members = candidates.subList(0, Math.min(spec.maxWorkers(), candidates.size()));
         List<String> ids = members.stream().map(RegisteredWorker::workerId).toList();
         if (current != null && current.workerIds().equals(ids)) {
             return new UpToDate(registered.size() - members.size());
         }
         if (members.size() < spec.minWorkers()) {
             int more = spec.minWorkers() - members.size();
+            int others = registered.size() - candidates.size();
             return new Wait("waiting for " + more + " more workers (have "
-                    + members.size() + ", min " + spec.minWorkers() + ")");
+                    + members.size() + ", min " + spec.minWorkers() + ")"
+                    + (others == 0 ? "" : " of device kind " + kind + "; " + others
+                    + " registered workers of another kind are not mixed in"));
         }
         if (members.size() >= spec.maxWorkers() || unchangedFor.compareTo(spec.settle()) >= 0) {
             return new Publish(List.copyOf(members));
         }
         return new Settle(spec.settle().minus(unchangedFor), List.copyOf(members));
+    }
+
+    /**
+     * The device kind of the next generation: that of the current generation's first member still
+     * registered, else that of the first registered worker ("cpu" when there is none).
+     */
+    static String kindOf(Generation current, List<RegisteredWorker> registered) {
+        if (current != null) {
+            Set<String> members = Set.copyOf(current.workerIds());
+            for (RegisteredWorker w : registered) {
+                if (members.contains(w.workerId())) {
+                    return w.info().deviceKind();
+                }
+            }
+        }
+        return registered.isEmpty() ? "cpu" : registered.get(0).info().deviceKind();
     }
 
     /**

@@ -28,6 +28,27 @@ class GenerationPolicyTest {
         return out;
     }
 
+    private static RegisteredWorker on(long seq, String device) {
+        return new RegisteredWorker(String.format("w-%010d", seq), seq, new WorkerInfo("h", 1, 1, device));
+    }
+
+    @Test
+    void deviceKindsAreNeverMixedAndTheCurrentGenerationKeepsItsKind() {
+        List<RegisteredWorker> reg = List.of(on(0, "cpu"), on(1, "cuda:0"), on(2, "cpu"), on(3, "cuda:1"), on(4, "cpu"));
+        // the first registered worker decides the first generation's kind
+        var d = GenerationPolicy.decide(SPEC, reg, null, Duration.ZERO);
+        assertEquals(List.of(reg.get(0), reg.get(2), reg.get(4)),
+                assertInstanceOf(GenerationPolicy.Publish.class, d).members());
+        // a generation of cuda workers stays cuda when cpu workers registered before them
+        Generation g = Generation.of(1, SPEC, List.of(reg.get(1), reg.get(3)));
+        assertEquals(new GenerationPolicy.UpToDate(3), GenerationPolicy.decide(SPEC, reg, g, Duration.ZERO));
+        var w = GenerationPolicy.decide(SPEC, List.of(reg.get(0), reg.get(1), reg.get(2)), g, Duration.ZERO);
+        assertEquals(new GenerationPolicy.Wait("waiting for 1 more workers (have 1, min 2) of device kind cuda;"
+                + " 2 registered workers of another kind are not mixed in"), w);
+        assertEquals("cuda", new WorkerInfo("h", 1, 1, "CUDA:3").deviceKind());
+        assertEquals("cpu", new WorkerInfo("h", 1, 1, "cpu").deviceKind());
+    }
+
     @Test
     void belowMinWaitsAndSaysHowManyMore() {
         GenerationPolicy.Decision d = GenerationPolicy.decide(SPEC, workers(0), null, Duration.ofHours(1));

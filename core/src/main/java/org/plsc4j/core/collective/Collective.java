@@ -2,6 +2,8 @@ package org.plsc4j.core.collective;
 
 import java.nio.FloatBuffer;
 import java.nio.IntBuffer;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.plsc4j.core.internal.HostArrays;
 
 /**
  * The communication primitives a sharded-FC step needs between the ranks of one job.
@@ -23,6 +25,11 @@ import java.nio.IntBuffer;
  *       rank): never a silent hang.</li>
  * </ul>
  * An instance is used by one thread at a time. {@link #close()} is idempotent.
+ *
+ * <p>The {@link INDArray} variants take float32 arrays wherever ND4J keeps them: the defaults go through
+ * host memory (a copy only for views or other types), a device backend (NCCL) overrides them to work
+ * on device buffers without leaving the GPU. Same semantics as the buffer variants, over the arrays'
+ * elements in C order.
  */
 public interface Collective extends AutoCloseable {
 
@@ -52,6 +59,26 @@ public interface Collective extends AutoCloseable {
 
     /** Int variant of {@link #broadcast(FloatBuffer, int)}. */
     void broadcast(IntBuffer data, int root);
+
+    /** {@link #allGather(FloatBuffer, FloatBuffer)} over float32 arrays ({@code recv} has worldSize times the elements). */
+    default void allGather(INDArray send, INDArray recv) {
+        HostArrays.withHost(send, recv, (s, r) -> allGather(s, r));
+    }
+
+    /** {@link #allReduce(FloatBuffer, ReduceOp)} over a float32 array, in place. */
+    default void allReduce(INDArray data, ReduceOp op) {
+        HostArrays.withHost(data, d -> allReduce(d, op));
+    }
+
+    /** {@link #reduceScatter(FloatBuffer, FloatBuffer, ReduceOp)} over float32 arrays. */
+    default void reduceScatter(INDArray send, INDArray recv, ReduceOp op) {
+        HostArrays.withHost(send, recv, (s, r) -> reduceScatter(s, r, op));
+    }
+
+    /** {@link #broadcast(FloatBuffer, int)} over a float32 array. */
+    default void broadcast(INDArray data, int root) {
+        HostArrays.withHost(data, d -> broadcast(d, root));
+    }
 
     /** Returns once every rank has entered the barrier. */
     void barrier();

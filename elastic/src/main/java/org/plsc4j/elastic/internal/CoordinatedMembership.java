@@ -44,6 +44,7 @@ public final class CoordinatedMembership implements Membership {
     private final WorkerRegistration registration;
     private final GenerationWatcher watcher;
     private final FcRowStore rows;
+    private final String collective;
     private final AtomicBoolean closed = new AtomicBoolean();
 
     /**
@@ -54,6 +55,18 @@ public final class CoordinatedMembership implements Membership {
      */
     public CoordinatedMembership(CuratorFramework client, String job, String token, WorkerRegistration registration,
                                  String bindHost, Duration joinTimeout, Duration opTimeout, FcRowStore rows) {
+        this(client, job, token, registration, bindHost, joinTimeout, opTimeout, rows, "netty");
+    }
+
+    /**
+     * As the other constructor with the collective backend named: "netty" (CPU workers) or "nccl" (CUDA
+     * workers; one communicator per generation, its unique id handed out through the same ZooKeeper
+     * rendezvous).
+     */
+    public CoordinatedMembership(CuratorFramework client, String job, String token, WorkerRegistration registration,
+                                 String bindHost, Duration joinTimeout, Duration opTimeout, FcRowStore rows,
+                                 String collective) {
+        this.collective = Objects.requireNonNull(collective, "collective");
         this.client = Objects.requireNonNull(client, "client");
         this.job = Objects.requireNonNull(job, "job");
         this.token = Objects.requireNonNull(token, "token");
@@ -84,7 +97,7 @@ public final class CoordinatedMembership implements Membership {
                     .rendezvous(new Sliced(new ZooKeeperRendezvous(client, job, g.number()), g.number(), deadline))
                     .build();
             try {
-                Collective c = Collectives.join("netty", cc);
+                Collective c = Collectives.join(collective, cc);
                 LOG.info("worker {} is rank {} of {} in generation {} (classes [{}, {}))", registration.workerId(),
                         a.rank(), g.worldSize(), g.number(), a.classStart(), a.classEnd());
                 return new Member(g.number(), c);
