@@ -1,5 +1,6 @@
 package org.plsc4j.elastic;
 
+import org.plsc4j.core.NativeBuild;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -260,6 +261,9 @@ public final class LocalLauncher {
                     || a.startsWith("-Xdebug") || a.startsWith("-Xrunjdwp"))) {
                 cmd.add(a);
             }
+        }
+        if (!cmd.stream().anyMatch(a -> a.startsWith("-D" + NativeBuild.PROPERTY + "="))) {
+            cmd.addAll(NativeBuild.jvmArgs()); // the workers load the nd4j-native build this JVM chose
         }
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
