@@ -85,7 +85,8 @@ public record TrainConfig(
         @JsonProperty("max_workers") Integer maxWorkers,
         @JsonProperty("max_restarts") int maxRestarts,
         @JsonProperty("zk_session_timeout_ms") int zkSessionTimeoutMs,
-        @JsonProperty("rendezvous_timeout") int rendezvousTimeout) {
+        @JsonProperty("rendezvous_timeout") int rendezvousTimeout,
+        @JsonProperty("micro_batch_size") Integer microBatchSize) {
 
     /** The shard stores {@code shard_store} names (elastic jobs keep FC rows there between generations). */
     public static final List<String> SHARD_STORES = List.of("local", "ignite");
@@ -192,6 +193,9 @@ public record TrainConfig(
         check(maxRestarts >= 0, "max_restarts", maxRestarts, ">= 0");
         check(zkSessionTimeoutMs >= 1000, "zk_session_timeout_ms", zkSessionTimeoutMs, ">= 1000");
         positive("rendezvous_timeout", rendezvousTimeout);
+        if (microBatchSize != null) {
+            positive("micro_batch_size", microBatchSize);
+        }
         lrSteps = List.copyOf(lrSteps);
         valTargets = List.copyOf(valTargets);
         imageShape = List.copyOf(imageShape);

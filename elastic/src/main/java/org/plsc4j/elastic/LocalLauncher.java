@@ -1,5 +1,6 @@
 package org.plsc4j.elastic;
 
+import org.plsc4j.worker.Trainer;
 import org.plsc4j.core.NativeBuild;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -64,6 +65,8 @@ public final class LocalLauncher {
         private final String modelClass;
         private final String optimizerClass;
         private final Path zkDir;
+        /** Workers this launcher may run on this machine: each plans its micro-batches from a share of free memory. */
+        private int localWorkers = 1;
 
         private Job(String name, String token, TrainConfig config, JobCoordinator coordinator, String modelClass,
                     String optimizerClass, Path zkDir) {
@@ -94,8 +97,9 @@ public final class LocalLauncher {
         /** Starts one more worker process (a join); returns it. */
         public synchronized Process addWorker() throws IOException {
             int k = procs.size();
-            ProcessBuilder pb = new ProcessBuilder(command(name, coordinator.connectString(), config, modelClass,
-                    optimizerClass));
+            List<String> cmd = command(name, coordinator.connectString(), config, modelClass, optimizerClass);
+            cmd.add(1, "-D" + Trainer.LOCAL_WORKERS_PROPERTY + "=" + Math.max(localWorkers, k + 1));
+            ProcessBuilder pb = new ProcessBuilder(cmd);
             pb.environment().put(WorkerMain.TOKEN_ENV, token);
             if (System.getenv("OMP_NUM_THREADS") == null) {
                 int cores = Runtime.getRuntime().availableProcessors();
@@ -238,6 +242,7 @@ public final class LocalLauncher {
             throw e;
         }
         Job job = new Job(name, token, config, coordinator, modelClass, optimizerClass, zkDir);
+        job.localWorkers = Math.max(workers, max);
         try {
             for (int k = 0; k < workers; k++) {
                 job.addWorker();
