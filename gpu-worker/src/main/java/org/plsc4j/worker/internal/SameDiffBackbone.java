@@ -54,7 +54,7 @@ public final class SameDiffBackbone implements Backbone {
     private SameDiffInferenceModel inference;
     private boolean gradientGraphBuilt;
     private long bytesPerSample = -1;
-    private static final int PROBE_BATCH = 1;
+    private static final int PROBE_BATCH = 2; // SameDiff fails on some one-image batches (a reduction over an empty axis)
     private static final double SAFETY = 1.5;
     /** When the peak cannot be measured (no /proc): ResNet50 at 112×112 on SameDiff needed ~2.5 GB per image. */
     private static final long FALLBACK_BYTES_PER_SAMPLE = 3L << 30;
@@ -214,7 +214,7 @@ public final class SameDiffBackbone implements Backbone {
 
     /**
      * Measured, once: the peak resident-set growth of the first training step (recomputed training
-     * forward and backward, running statistics untouched) on {@value #PROBE_BATCH} blank image, per
+     * forward and backward, running statistics untouched) on {@value #PROBE_BATCH} blank images, per
      * image, times {@value #SAFETY}. Cold on purpose: a warm step reuses freed buffers and shows
      * almost no growth. SameDiff's memory use is not predictable from the graph (it keeps every
      * forward output of {@code output}, recomputes them inside {@code calculateGradients} and holds
