@@ -54,6 +54,11 @@ import org.slf4j.LoggerFactory;
  * beyond the step in flight. Between generations, rows are flushed in the background every
  * {@code shard_sync_steps} steps ({@link ShardFlusher}).
  *
+ * <p>Where things are: this class runs the loop (generations → epochs → steps, metrics, evaluation);
+ * a step, with its micro-batches, is {@link TrainingStep}'s; the elastic hand-over between
+ * generations {@link GenerationChange}'s; the warm start and the epoch-end checkpoint
+ * {@link Checkpointing}'s; the micro-batch size {@link MicroBatchPlan}'s.
+ *
  * <p>Why the loop is not configurable beyond {@link TrainConfig} and the two plug points
  * ({@link BaseModel}, {@link Optimizer}): those are PLSC's; everything else follows from the config,
  * so a run is reproducible from its manifest.
