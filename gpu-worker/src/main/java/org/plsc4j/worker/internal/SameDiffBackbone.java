@@ -55,7 +55,12 @@ public final class SameDiffBackbone implements Backbone {
     private boolean gradientGraphBuilt;
     private long bytesPerSample = -1;
     private static final int PROBE_BATCH = 2; // SameDiff fails on some one-image batches (a reduction over an empty axis)
-    private static final double SAFETY = 1.5;
+    /**
+     * Calibrated on ResNet50 at 112×112: the 2-image probe measured ~0.85 GiB per image, while real
+     * steps peaked at ~1.9 GiB per image with 9 images (18.4 GiB, killed by the OOM killer with a
+     * factor of 1.5) and 2–3 GiB per image at 4 images (issue 12: 9–14 GB RSS at batch 4).
+     */
+    private static final double SAFETY = 3.0;
     /** When the peak cannot be measured (no /proc): ResNet50 at 112×112 on SameDiff needed ~2.5 GB per image. */
     private static final long FALLBACK_BYTES_PER_SAMPLE = 3L << 30;
 
