@@ -53,11 +53,6 @@ final class GenerationChange implements AutoCloseable {
         rowsValid = false;
     }
 
-    /** Marks the shard as the job's (a fixed group's shard is, from its warm start or initialisation on). */
-    void rowsValid() {
-        rowsValid = true;
-    }
-
     /**
      * At a step boundary of an elastic job: whether the ranks agree to stop because a newer generation
      * exists (one tiny all-reduce). Always false for a fixed group.
