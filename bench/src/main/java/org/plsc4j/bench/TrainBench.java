@@ -77,6 +77,10 @@ public final class TrainBench implements Callable<Integer> {
     @Option(names = "--backbone-steps", defaultValue = "30", description = "Timed bare-backbone steps (default: ${DEFAULT-VALUE}).")
     int backboneSteps;
 
+    @Option(names = "--backbone-warmup", defaultValue = "" + BACKBONE_WARMUP,
+            description = "Untimed bare-backbone steps first (default: ${DEFAULT-VALUE}; ResNets on SameDiff: 1).")
+    int backboneWarmup;
+
     @Option(names = "--seed", defaultValue = "42", description = "Seed (default: ${DEFAULT-VALUE}).")
     long seed;
 
@@ -141,7 +145,7 @@ public final class TrainBench implements Callable<Integer> {
         Backbone b = Backbones.create(model, BackboneConfig.of(128, 3, imageSize, imageSize, seed));
         INDArray x = Nd4j.rand(DataType.FLOAT, batch, 3, imageSize, imageSize).subi(0.5);
         INDArray g = Nd4j.rand(DataType.FLOAT, batch, 128).subi(0.5).muli(1e-3);
-        for (int i = 0; i < BACKBONE_WARMUP; i++) { // graph building and JIT: the first steps are several times slower
+        for (int i = 0; i < backboneWarmup; i++) { // graph building and JIT: the first steps are several times slower
             b.forwardTrain(x, i);
             b.backward(g);
         }
