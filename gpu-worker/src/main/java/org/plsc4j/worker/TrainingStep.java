@@ -10,6 +10,7 @@ import org.plsc4j.core.PartialFc;
 import org.plsc4j.core.TrainConfig;
 import org.plsc4j.core.collective.ReduceOp;
 import org.plsc4j.data.Batch;
+import org.plsc4j.worker.internal.ProcessMemory;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -59,7 +60,7 @@ final class TrainingStep {
         int local = config.trainBatchSize() / g.world();
         long perSample = backbone.trainingBytesPerSample();
         MicroBatchPlan mine = MicroBatchPlan.plan(local, config.microBatchSize(), perSample,
-                org.plsc4j.worker.internal.ProcessMemory.availableBytes(sharers));
+                ProcessMemory.availableBytes(sharers));
         int[] size = {-mine.size()};
         if (g.world() > 1) {
             g.collective().allReduce(size, ReduceOp.MAX);
