@@ -134,6 +134,7 @@ final class TrainingStep {
                 emb = Nd4j.create(e.dataType(), n, e.size(1));
             }
             emb.get(NDArrayIndex.interval(k * m, Math.min(n, (k + 1) * m)), NDArrayIndex.all()).assign(e);
+            releaseGarbage();
         }
         PartialFc.StepResult r = fc.forwardBackward(emb, b.labels(), globalStep, config.calcAcc(), lossScale);
         if (accumulated == null) {
@@ -148,9 +149,22 @@ final class TrainingStep {
             backbone.recomputeTrain(rows(images, lo, hi), microSeed(dropoutSeed, k));
             backbone.backward(rows(dEmb, lo, hi));
             backbone.gradients().forEach((name, grad) -> accumulated.get(name).addi(grad));
+            releaseGarbage();
         }
         backbone.gradients().forEach((name, grad) -> grad.assign(accumulated.get(name)));
         return r;
+    }
+
+    /**
+     * Frees the previous micro-batch's native buffers before the next one allocates its own. ND4J
+     * releases off-heap buffers when their Java objects are collected, and a small heap holding
+     * handles to gigabytes of activations sees no pressure to collect: without this, a split
+     * ResNet50 step grew past the machine's memory over its micro-batches (OOM-killed at 19.9 GB
+     * with micro-batches planned for ~13 GB). One collection per micro-batch costs milliseconds
+     * against seconds of backbone work.
+     */
+    private static void releaseGarbage() {
+        System.gc();
     }
 
     /** Dropout seed of micro-batch k (an unsplit step uses the step's seed itself). */
