@@ -115,6 +115,9 @@ public final class TrainBench implements Callable<Integer> {
             DatasetGenerator.generate(new GeneratorOptions(data, classes, perClass, imageSize, 0, seed,
                     DatasetFormat.LABEL_TXT, 1, GeneratorOptions.DEFAULT_BIN));
             double backbone = backboneImagesPerSec();
+            // the bare backbone's native buffers go when its arrays are collected; the workers plan
+            // their micro-batches from the memory left free (a ResNet50 backbone held ~10 GB here)
+            System.gc();
             LOG.info("bench train: bare backbone {} images/s", fmt(backbone));
             List<Run> runs = new ArrayList<>();
             for (int w : workers) {
