@@ -114,11 +114,6 @@ public final class TrainBench implements Callable<Integer> {
             LOG.info("bench train: generating {} x {} images of {}px", classes, perClass, imageSize);
             DatasetGenerator.generate(new GeneratorOptions(data, classes, perClass, imageSize, 0, seed,
                     DatasetFormat.LABEL_TXT, 1, GeneratorOptions.DEFAULT_BIN));
-            double backbone = backboneImagesPerSec();
-            // the bare backbone's native buffers go when its arrays are collected; the workers plan
-            // their micro-batches from the memory left free (a ResNet50 backbone held ~10 GB here)
-            System.gc();
-            LOG.info("bench train: bare backbone {} images/s", fmt(backbone));
             List<Run> runs = new ArrayList<>();
             for (int w : workers) {
                 Path save = tmp.resolve("w" + w);
@@ -131,6 +126,10 @@ public final class TrainBench implements Callable<Integer> {
                 runs.add(readRun(w, save.resolve("metrics.jsonl")));
                 LOG.info("bench train: {} worker(s) {} images/s", w, fmt(runs.get(runs.size() - 1).imagesPerSec()));
             }
+            // the bare backbone last: freed native memory stays in this process's allocator, and the
+            // workers plan their micro-batches from the memory left free (a ResNet50 backbone held ~10 GB)
+            double backbone = backboneImagesPerSec();
+            LOG.info("bench train: bare backbone {} images/s", fmt(backbone));
             print(new Result(BenchVersion.get(), model, imageSize, batch, classes, classes * perClass, ompThreads(),
                     Stats.round(backbone, 2), runs));
             return 0;
