@@ -14,6 +14,6 @@ import picocli.CommandLine.Command;
         description = "Benchmarks: plsc4j against baselines measured in the same run.",
         subcommands = {FcBench.class, AllGatherBench.class, TrainBench.class, FlushBench.class, FailoverBench.class,
             ServeBench.class, PreprocessBench.class, HdfsBench.class,
-            CapacityBench.class})
+            CapacityBench.class, BackboneBench.class})
 public final class BenchCommand {
 }

@@ -1,5 +1,6 @@
 package org.plsc4j.bench;
 
+import org.plsc4j.core.NativeBuild;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
@@ -196,6 +197,7 @@ public final class CapacityBench implements Callable<Integer> {
         cmd.add("-XX:MaxDirectMemorySize=" + offHeap);
         cmd.add("-Dorg.bytedeco.javacpp.maxbytes=" + offHeap);
         cmd.add("-Dorg.bytedeco.javacpp.maxphysicalbytes=" + budget);
+        cmd.addAll(NativeBuild.jvmArgs());
         cmd.add("-cp");
         cmd.add(absoluteClassPath());
         cmd.add(CapacityProbe.class.getName());

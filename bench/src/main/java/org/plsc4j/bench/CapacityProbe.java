@@ -1,5 +1,6 @@
 package org.plsc4j.bench;
 
+import org.plsc4j.core.NativeBuild;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.SplittableRandom;
@@ -33,6 +34,7 @@ final class CapacityProbe {
 
     /** {@code impl classes emb batch sampleRatio fcDtype steps seed}; impl is plsc4j or dl4j. */
     public static void main(String[] args) {
+        NativeBuild.select(); // the parent passes its choice with -D
         try {
             String impl = args[0];
             int classes = Integer.parseInt(args[1]);

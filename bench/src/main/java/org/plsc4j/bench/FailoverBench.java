@@ -1,5 +1,6 @@
 package org.plsc4j.bench;
 
+import org.plsc4j.core.NativeBuild;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -132,6 +133,7 @@ public final class FailoverBench implements Callable<Integer> {
 
     /** Runs this benchmark alone (without the CLI): {@code java -cp ... org.plsc4j.bench.FailoverBench --json}. */
     public static void main(String[] args) {
+        NativeBuild.select();
         System.exit(new CommandLine(new FailoverBench()).execute(args));
     }
 

@@ -1,5 +1,6 @@
 package org.plsc4j.cli;
 
+import org.plsc4j.core.NativeBuild;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStreamWriter;
@@ -87,9 +88,14 @@ public final class Main {
         System.setOut(System.err);
         int code;
         try {
+            // before anything loads ND4J: JavaCPP reads the build once (README: native builds)
+            NativeBuild.select();
             CommandLine cl = newCommandLine(debug);
             cl.setOut(new PrintWriter(new OutputStreamWriter(results, StandardCharsets.UTF_8), true));
             code = cl.execute(args);
+        } catch (IllegalArgumentException e) { // a PLSC4J_ND4J_BUILD this machine cannot run
+            System.err.println("plsc4j: " + oneLine(e));
+            code = EXIT_FAILURE;
         } catch (Error e) { // picocli handles Exceptions; OutOfMemoryError & co. get the same one-line treatment
             boolean trace = debug || Arrays.asList(args).contains("-v") || Arrays.asList(args).contains("--verbose");
             PrintWriter err = new PrintWriter(System.err, true);

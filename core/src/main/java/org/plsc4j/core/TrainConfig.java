@@ -90,7 +90,8 @@ public record TrainConfig(
         @JsonProperty("zk_session_timeout_ms") int zkSessionTimeoutMs,
         @JsonProperty("rendezvous_timeout") int rendezvousTimeout,
         @JsonProperty("batch_size_per_worker") Integer batchSizePerWorker,
-        @JsonProperty("fc_init_std") Double fcInitStd) {
+        @JsonProperty("fc_init_std") Double fcInitStd,
+        @JsonProperty("micro_batch_size") Integer microBatchSize) {
 
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(TrainConfig.class);
 
@@ -217,6 +218,9 @@ public record TrainConfig(
             throw new IllegalArgumentException("sample_ratio : " + sampleRatio + " with loss_type " + lossType
                     + " (expected: 1.0; PLSC's softmax is a plain FC x·W + b, never sampled; use cosine_softmax or a"
                     + " margin loss for Partial FC)");
+        }
+        if (microBatchSize != null) {
+            positive("micro_batch_size", microBatchSize);
         }
         lrSteps = List.copyOf(lrSteps);
         valTargets = List.copyOf(valTargets);

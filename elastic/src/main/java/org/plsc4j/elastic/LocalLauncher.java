@@ -1,5 +1,7 @@
 package org.plsc4j.elastic;
 
+import org.plsc4j.worker.Trainer;
+import org.plsc4j.core.NativeBuild;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -67,6 +69,8 @@ public final class LocalLauncher {
         private final Path zkDir;
         private final Device device;
         private final int gpus;
+        /** Workers this launcher may run on this machine: each plans its micro-batches from a share of free memory. */
+        private int localWorkers = 1;
 
         private Job(String name, String token, TrainConfig config, JobCoordinator coordinator, String modelClass,
                     String optimizerClass, Path zkDir, Device device) {
@@ -100,6 +104,7 @@ public final class LocalLauncher {
         public synchronized Process addWorker() throws IOException {
             int k = procs.size();
             List<String> cmd = command(name, coordinator.connectString(), config, modelClass, optimizerClass);
+            cmd.add(1, "-D" + Trainer.LOCAL_WORKERS_PROPERTY + "=" + Math.max(localWorkers, k + 1));
             if (device.isCuda()) {
                 cmd.addAll(List.of("--device", "cuda:" + k % gpus)); // one process per GPU, round robin
             }
@@ -268,6 +273,7 @@ public final class LocalLauncher {
             throw e;
         }
         Job job = new Job(name, token, config, coordinator, modelClass, optimizerClass, zkDir, device);
+        job.localWorkers = Math.max(workers, max);
         try {
             for (int k = 0; k < workers; k++) {
                 job.addWorker();
@@ -294,6 +300,9 @@ public final class LocalLauncher {
                     || a.startsWith("-Xdebug") || a.startsWith("-Xrunjdwp"))) {
                 cmd.add(a);
             }
+        }
+        if (!cmd.stream().anyMatch(a -> a.startsWith("-D" + NativeBuild.PROPERTY + "="))) {
+            cmd.addAll(NativeBuild.jvmArgs()); // the workers load the nd4j-native build this JVM chose
         }
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));

@@ -1,5 +1,6 @@
 package org.plsc4j.examples;
 
+import org.plsc4j.core.NativeBuild;
 import java.nio.file.Path;
 import java.util.Map;
 import org.plsc4j.Entry;
@@ -52,6 +53,7 @@ public final class CustomModelExample {
 
     /** Command-line entry. */
     public static void main(String[] args) throws Exception {
+        NativeBuild.select(); // before ND4J loads: the fastest nd4j-native build this CPU runs
         Path out = Path.of(args.length > 0 ? args[0] : "work-dirs/custom-model");
         int classes = args.length > 1 ? Integer.parseInt(args[1]) : 200;
         int perClass = args.length > 2 ? Integer.parseInt(args[2]) : 6;

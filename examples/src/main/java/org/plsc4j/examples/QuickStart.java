@@ -1,5 +1,6 @@
 package org.plsc4j.examples;
 
+import org.plsc4j.core.NativeBuild;
 import org.plsc4j.Entry;
 
 /**
@@ -19,6 +20,7 @@ public final class QuickStart {
 
     /** Command-line entry. */
     public static void main(String[] args) throws Exception {
+        NativeBuild.select(); // before ND4J loads: the fastest nd4j-native build this CPU runs
         if (args.length < 2) {
             System.err.println("usage: QuickStart DATASET_DIR NUM_CLASSES [WORKERS]");
             System.exit(2);

@@ -1,5 +1,6 @@
 package org.plsc4j.elastic.internal;
 
+import org.plsc4j.core.NativeBuild;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -35,6 +36,7 @@ public final class WorkerMain {
         System.setOut(System.err); // a worker has no results to print; library chatter joins the log
         int code;
         try {
+            NativeBuild.select(); // before ND4J loads (the launcher passes its choice with -D)
             ElasticWorker.run(parse(args, System.getenv(TOKEN_ENV), System.getenv(ZK_AUTH_ENV)));
             code = 0;
         } catch (IllegalArgumentException e) {

@@ -53,6 +53,16 @@ public final class SameDiffBackbone implements Backbone {
     private long lastBatch;
     private SameDiffInferenceModel inference;
     private boolean gradientGraphBuilt;
+    private long bytesPerSample = -1;
+    private static final int PROBE_BATCH = 2; // SameDiff fails on some one-image batches (a reduction over an empty axis)
+    /**
+     * Calibrated on ResNet50 at 112×112: the 2-image probe measured ~0.85 GiB per image, while real
+     * steps peaked at ~1.9 GiB per image with 9 images (18.4 GiB, killed by the OOM killer with a
+     * factor of 1.5) and 2–3 GiB per image at 4 images (issue 12: 9–14 GB RSS at batch 4).
+     */
+    private static final double SAFETY = 3.0;
+    /** When the peak cannot be measured (no /proc): ResNet50 at 112×112 on SameDiff needed ~2.5 GB per image. */
+    private static final long FALLBACK_BYTES_PER_SAMPLE = 3L << 30;
 
     /** Builds the training graph of {@code model} and initialises its parameters from the seed. */
     public SameDiffBackbone(BaseModel model, BackboneConfig config) {
@@ -101,6 +111,16 @@ public final class SameDiffBackbone implements Backbone {
 
     @Override
     public INDArray forwardTrain(INDArray images, long dropoutSeed) {
+        return trainForward(images, dropoutSeed, true);
+    }
+
+    /** The training forward without the running-statistics update (SameDiff computes batch statistics as outputs). */
+    @Override
+    public INDArray recomputeTrain(INDArray images, long dropoutSeed) {
+        return trainForward(images, dropoutSeed, false);
+    }
+
+    private INDArray trainForward(INDArray images, long dropoutSeed, boolean updateRunningStats) {
         INDArray x = Shapes.checkImages(images, config);
         long b = x.size(0);
         Map<String, INDArray> feed = new HashMap<>();
@@ -116,10 +136,12 @@ public final class SameDiffBackbone implements Backbone {
         Map<String, INDArray> out = train.output(feed, outputs);
         INDArray emb = out.get(EMBEDDING);
         checkEmbedding(emb, b);
-        for (BatchNormSlot bn : registry.batchNorms()) {
-            bn.update(out.get(bn.batchMean()), out.get(bn.batchVar()));
+        if (updateRunningStats) {
+            for (BatchNormSlot bn : registry.batchNorms()) {
+                bn.update(out.get(bn.batchMean()), out.get(bn.batchVar()));
+            }
+            trainForwards++;
         }
-        trainForwards++;
         lastFeed = feed;
         lastBatch = b;
         return emb.dup();
@@ -193,6 +215,39 @@ public final class SameDiffBackbone implements Backbone {
                 e.getValue().assign(v);
             }
         }
+    }
+
+    /**
+     * Measured, once: the peak resident-set growth of the first training step (recomputed training
+     * forward and backward, running statistics untouched) on {@value #PROBE_BATCH} blank images, per
+     * image, times {@value #SAFETY}. Cold on purpose: a warm step reuses freed buffers and shows
+     * almost no growth. SameDiff's memory use is not predictable from the graph (it keeps every
+     * forward output of {@code output}, recomputes them inside {@code calculateGradients} and holds
+     * one gradient per activation), so it is measured: the peak comes from {@code VmHWM} after
+     * resetting it through {@code /proc/self/clear_refs}. Costs one small training step at first call;
+     * the per-step constants (parameter gradients, the gradient graph) are counted as if they grew with
+     * the batch, which errs high. Call it before training (the trainer does), when nothing is cached yet.
+     */
+    @Override
+    public long trainingBytesPerSample() {
+        if (bytesPerSample < 0) {
+            INDArray x = Nd4j.zeros(config.dataType(), PROBE_BATCH, config.channels(), config.height(),
+                    config.width());
+            INDArray g = Nd4j.zeros(config.dataType(), PROBE_BATCH, config.embSize());
+            Map<String, INDArray> keep = lastFeed;
+            long keepBatch = lastBatch;
+            long before = ProcessMemory.residentBytes();
+            long peak = ProcessMemory.peakDuring(() -> {
+                recomputeTrain(x, 0);
+                backward(g);
+            });
+            lastFeed = keep;
+            lastBatch = keepBatch;
+            long step = peak > 0 && before > 0 ? Math.max(peak - before, 0) : -1;
+            bytesPerSample = step <= 0 ? FALLBACK_BYTES_PER_SAMPLE
+                    : (long) (SAFETY * step / PROBE_BATCH);
+        }
+        return bytesPerSample;
     }
 
     @Override

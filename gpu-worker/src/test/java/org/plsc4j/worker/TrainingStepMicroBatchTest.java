@@ -1,0 +1,160 @@
+package org.plsc4j.worker;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.plsc4j.core.PartialFc;
+import org.plsc4j.core.TestSeed;
+import org.plsc4j.core.TrainConfig;
+import org.plsc4j.core.TrainConfigs;
+import org.plsc4j.core.collective.Collective;
+import org.plsc4j.core.collective.CollectiveConfig;
+import org.plsc4j.core.internal.InProcessCollective;
+import org.plsc4j.data.Batch;
+
+/**
+ * A micro-batched step of a batch-norm model (the {@code small} CNN) against the per-micro-batch-BN
+ * reference computed directly: each micro-batch's training forward, the FC step on all embeddings,
+ * each micro-batch's backward, gradients summed by hand. Also: running statistics are folded in once
+ * per micro-batch (not again in the recompute pass), and the start-time memory check.
+ */
+@ExtendWith(TestSeed.class)
+class TrainingStepMicroBatchTest {
+
+    private static final int BATCH = 8;
+    private static final int MICRO = 3;
+    private static final int SIZE = 16;
+    private static final int EMB = 8;
+    private static final int CLASSES = 10;
+
+    /** Records the gradients it is given instead of stepping. */
+    private static final class Capture implements Optimizer {
+        final Map<String, INDArray> grads = new LinkedHashMap<>();
+
+        @Override
+        public void step(Map<String, INDArray> params, Map<String, INDArray> g, double lr) {
+            g.forEach((k, v) -> grads.put(k, v.dup()));
+        }
+
+        @Override
+        public Map<String, INDArray> state() {
+            return Map.of();
+        }
+
+        @Override
+        public void loadState(Map<String, INDArray> state) {
+        }
+    }
+
+    private static TrainConfig config(Integer micro) {
+        return TrainConfigs.load(null, List.of("model_name=small", "train_batch_size=" + BATCH, "emb_size=" + EMB,
+                "num_classes=" + CLASSES, "image_shape=[3, " + SIZE + ", " + SIZE + "]", "loss_type=dist_arcface",
+                "scale=16", "micro_batch_size=" + (micro == null ? "null" : micro)));
+    }
+
+    private static Collective collective(String job) {
+        return InProcessCollective.join(CollectiveConfig.builder().jobId(job).token("t").rank(0).worldSize(1)
+                .timeout(Duration.ofSeconds(30)).build());
+    }
+
+    private static INDArray rows(INDArray a, int lo, int hi) {
+        return a.rank() == 2 ? a.get(NDArrayIndex.interval(lo, hi), NDArrayIndex.all()).dup()
+                : a.get(NDArrayIndex.interval(lo, hi), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all()).dup();
+    }
+
+    @Test
+    void splitStepEqualsThePerMicroBatchReference() {
+        SplittableRandom rng = new SplittableRandom(TestSeed.of("micro-bn"));
+        TrainConfig cfg = config(MICRO);
+        INDArray x = Tensors.gaussian(rng, DataType.FLOAT, 1.0, BATCH, 3, SIZE, SIZE);
+        int[] labels = new int[BATCH];
+        for (int i = 0; i < BATCH; i++) {
+            labels[i] = rng.nextInt(CLASSES);
+        }
+        long step = 0;
+        long seed = step * 1_000_003L; // TrainingStep's dropout seed of rank 0 (small has no dropout anyway)
+        try (Collective c = collective("micro-" + rng.nextLong())) {
+            PartialFc fc = PartialFc.create(cfg.fcConfig(), c);
+            Generation g = new Generation(1, c, fc);
+
+            // the reference, directly: forward each micro-batch, FC on all, backward each, sum
+            Backbone ref = Backbones.create("small", BackboneConfig.of(EMB, 3, SIZE, SIZE, 5));
+            INDArray emb = Nd4j.create(DataType.FLOAT, BATCH, EMB);
+            int[][] chunks = {{0, 3}, {3, 6}, {6, 8}};
+            for (int[] ch : chunks) {
+                emb.get(NDArrayIndex.interval(ch[0], ch[1]), NDArrayIndex.all())
+                        .assign(ref.forwardTrain(rows(x, ch[0], ch[1]), 0));
+            }
+            Map<String, INDArray> refState = new LinkedHashMap<>();
+            ref.state().forEach((k, v) -> refState.put(k, v.dup()));
+            PartialFc.StepResult r = fc.forwardBackward(emb, labels, step, false, 1.0);
+            INDArray dEmb = r.featureGrad().dup();
+            fc.discardUpdate();
+            Map<String, INDArray> expected = new LinkedHashMap<>();
+            ref.parameters().forEach((k, v) -> expected.put(k, Nd4j.zeros(v.dataType(), v.shape())));
+            for (int[] ch : chunks) {
+                ref.forwardTrain(rows(x, ch[0], ch[1]), 0); // its running statistics were snapshotted above
+                ref.backward(rows(dEmb, ch[0], ch[1]));
+                ref.gradients().forEach((k, v) -> expected.get(k).addi(v));
+            }
+
+            Backbone bb = Backbones.create("small", BackboneConfig.of(EMB, 3, SIZE, SIZE, 5));
+            Capture opt = new Capture();
+            TrainingStep ts = new TrainingStep(cfg, bb, opt, null);
+            MicroBatchPlan plan = ts.plan(g, 1);
+            assertEquals(MICRO, plan.size());
+            assertEquals(3, plan.count());
+            PartialFc.StepResult got = ts.run(g, new Batch(0, 0, x, labels, new int[BATCH], List.of()), 0, step, 0.1);
+            assertEquals(r.loss(), got.loss(), 1e-5 * Math.abs(r.loss()));
+            assertEquals(expected.keySet(), opt.grads.keySet());
+            double scale = 0;
+            for (INDArray e : expected.values()) {
+                scale = Math.max(scale, e.amaxNumber().doubleValue());
+            }
+            for (Map.Entry<String, INDArray> e : expected.entrySet()) {
+                double diff = e.getValue().sub(opt.grads.get(e.getKey())).amaxNumber().doubleValue();
+                assertTrue(diff <= 1e-4 * scale, e.getKey() + ": max |diff| " + diff + " of " + scale);
+            }
+            // once per micro-batch: the recompute pass left the running statistics alone
+            for (Map.Entry<String, INDArray> e : refState.entrySet()) {
+                double diff = e.getValue().sub(bb.state().get(e.getKey())).amaxNumber().doubleValue();
+                assertTrue(diff <= 1e-6 * Math.max(1, e.getValue().amaxNumber().doubleValue()), e.getKey() + ": " + diff);
+            }
+            // and the split step differs from an unsplit one (batch statistics over 8 images, not 3)
+            Backbone whole = Backbones.create("small", BackboneConfig.of(EMB, 3, SIZE, SIZE, 5));
+            INDArray wholeEmb = whole.forwardTrain(x, 0);
+            assertTrue(wholeEmb.sub(emb).amaxNumber().doubleValue() > 1e-3, "BN statistics per micro-batch");
+        }
+    }
+
+    @Test
+    void planFailsAtStartWhenNotEvenOneImageFits() {
+        IllegalStateException e = assertThrows(IllegalStateException.class,
+                () -> MicroBatchPlan.plan(64, null, 3L << 30, 2L << 30));
+        assertEquals("train_batch_size : a training step of even one image needs about 3072 MiB of memory for the"
+                + " backbone and only 2048 MiB is available to this worker (expected: more free memory, fewer workers"
+                + " on this machine, a smaller image_shape or model_name)", e.getMessage());
+        IllegalStateException m = assertThrows(IllegalStateException.class,
+                () -> MicroBatchPlan.plan(64, 32, 100L << 20, 1L << 30));
+        assertTrue(m.getMessage().startsWith("micro_batch_size : 32 (a training step of 32 images needs about 3200 MiB"),
+                m.getMessage());
+        assertTrue(m.getMessage().endsWith("expected: at most 8)"), m.getMessage());
+        MicroBatchPlan auto = MicroBatchPlan.plan(64, null, 100L << 20, 1L << 30);
+        assertEquals(8, auto.size()); // 0.8 x 1024 MiB / 100 MiB
+        assertEquals(8, auto.count());
+        assertEquals(64, MicroBatchPlan.plan(64, null, 1L << 20, 1L << 30).size());
+        assertEquals(5, MicroBatchPlan.plan(64, 5, 1L << 20, -1).size());
+    }
+}
