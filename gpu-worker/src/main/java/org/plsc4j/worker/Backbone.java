@@ -38,6 +38,37 @@ public interface Backbone {
     INDArray forwardTrain(INDArray images, long dropoutSeed);
 
     /**
+     * The same training forward as {@link #forwardTrain} with the same {@code dropoutSeed} (batch
+     * statistics of {@code images}, the same dropout masks) that leaves the batch-norm running
+     * statistics alone, and keeps the batch for {@link #backward}: the second pass of a micro-batched
+     * step, whose first pass ({@code forwardTrain}) already folded this micro-batch's statistics in.
+     *
+     * <p>The default snapshots {@link #state()}, runs {@code forwardTrain} and restores the state;
+     * engines that can skip the running-statistics update override it.
+     */
+    default INDArray recomputeTrain(INDArray images, long dropoutSeed) {
+        Map<String, INDArray> saved = new java.util.LinkedHashMap<>();
+        state().forEach((name, arr) -> saved.put(name, arr.dup()));
+        INDArray emb = forwardTrain(images, dropoutSeed);
+        state().forEach((name, arr) -> arr.assign(saved.get(name)));
+        return emb;
+    }
+
+    /**
+     * An estimate of the peak native bytes one image adds to a training step (training forward plus
+     * {@link #backward}: activations kept for the backward, their gradients, temporaries), excluding
+     * what does not grow with the batch (parameters, their gradients, optimizer state). The trainer
+     * sizes micro-batches with it ({@code micro_batch_size}) and refuses at start a job whose
+     * micro-batch of one image cannot fit; an estimate that is too low means an OutOfMemoryError
+     * minutes into training, so err high.
+     *
+     * <p>(Default only until the engines all implement it; see the backbone-infra branch.)
+     */
+    default long trainingBytesPerSample() {
+        throw new UnsupportedOperationException("trainingBytesPerSample of " + getClass().getSimpleName());
+    }
+
+    /**
      * Computes the parameter gradients of the last training forward for the upstream gradient
      * dL/d(embedding) [b, D] and stores them in {@link #gradients()} (overwriting, not accumulating).
      *
