@@ -138,6 +138,21 @@ class BackboneGradientTest {
     }
 
     @Test
+    void resNet50OnTheNativeEngineMatchesFiniteDifferences() {
+        // the full ResNet50 (BN, PReLU, residual, shortcuts, dropout, FC, BN1d) on 16×16 images, batch 3
+        // (its last stage is 1×1: its batch norms see 3 values per channel), 5 % of the tensors + the head
+        Backbone bb = Backbones.create("ResNet50", new BackboneConfig(4, 3, 16, 16, TestSeed.of("r50-grad"),
+                DataType.DOUBLE));
+        assertTrue(bb instanceof org.plsc4j.worker.internal.NativeResNetBackbone, bb.toString());
+        bb.parameters().forEach((name, p) -> {
+            if (name.endsWith(".alpha")) {
+                p.assign(-0.2); // slopes away from 0.25 so that a wrong α path shows
+            }
+        });
+        check(bb, 3, "resnet50", 1, 0.05);
+    }
+
+    @Test
     void mlpMatchesFiniteDifferences() {
         check(Backbones.create("mlp", new BackboneConfig(5, 2, 3, 3, TestSeed.of("mlp"), DataType.DOUBLE)), 4, "mlp");
     }

@@ -7,7 +7,7 @@ import org.nd4j.linalg.factory.Nd4j;
 /**
  * The libnd4j operations {@link NativeResNetBackbone} is made of, called directly into caller-owned
  * output arrays ({@code Nd4j.exec} of a {@link DynamicCustomOp}). In the {@code onednn} builds of
- * nd4j-native, {@code conv2d}, {@code conv2d_bp}, {@code batchnorm} and {@code batchnorm_bp} run on
+ * nd4j-native, {@code conv2d}, {@code conv2d_bp} and {@code batchnorm} run on
  * oneDNN for float32 (check with {@code Nd4j.getEnvironment().setVerbose(true)}: "ONEDNN ... meets
  * the requirements"); float64 falls back to libnd4j's generic code, which the gradient checks use.
  *
@@ -48,19 +48,6 @@ final class NativeOps {
     static void batchNorm(INDArray x, INDArray mean, INDArray var, INDArray gamma, INDArray beta, double eps,
                           INDArray out) {
         Nd4j.exec(DynamicCustomOp.builder("batchnorm").addInputs(x, mean, var, gamma, beta).addOutputs(out)
-                .addIntegerArguments(1, 1, 1).addFloatingPointArguments(eps).build());
-    }
-
-    /**
-     * Backward of a training-mode batch norm whose {@code mean}/{@code var} are x's batch statistics:
-     * dL/dx (through the statistics too) into {@code gradX}, dL/dγ and dL/dβ into their arrays;
-     * {@code gradMean}/{@code gradVar} [C] are scratch.
-     */
-    static void batchNormBp(INDArray x, INDArray mean, INDArray var, INDArray gamma, INDArray beta,
-                            INDArray gradOut, double eps, INDArray gradX, INDArray gradMean, INDArray gradVar,
-                            INDArray gradGamma, INDArray gradBeta) {
-        Nd4j.exec(DynamicCustomOp.builder("batchnorm_bp").addInputs(x, mean, var, gamma, beta, gradOut)
-                .addOutputs(gradX, gradMean, gradVar, gradGamma, gradBeta)
                 .addIntegerArguments(1, 1, 1).addFloatingPointArguments(eps).build());
     }
 
