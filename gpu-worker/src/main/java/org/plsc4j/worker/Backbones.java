@@ -10,6 +10,7 @@ import java.util.Objects;
 import java.util.ServiceLoader;
 import java.util.function.Supplier;
 import org.plsc4j.worker.internal.MlpModel;
+import org.plsc4j.worker.internal.NativeResNetBackbone;
 import org.plsc4j.worker.internal.ResNetModel;
 import org.plsc4j.worker.internal.SameDiffBackbone;
 import org.plsc4j.worker.internal.SameDiffInferenceModel;
@@ -28,6 +29,9 @@ import org.plsc4j.worker.internal.SmallCnnModel;
  * </ul>
  */
 public final class Backbones {
+
+    /** System property choosing the engine of the built-in ResNets: {@code native} (default) or {@code samediff}. */
+    public static final String ENGINE_PROPERTY = "plsc4j.backbone.engine";
 
     private static final Map<String, Supplier<BaseModel>> MODELS = new LinkedHashMap<>();
 
@@ -78,10 +82,21 @@ public final class Backbones {
         return create(model(modelName), config);
     }
 
-    /** Builds a custom model. */
+    /**
+     * Builds a model: the built-in ResNets on {@link NativeResNetBackbone} (layer by layer through
+     * libnd4j's oneDNN-backed ops), every other model on SameDiff. The system property
+     * {@value #ENGINE_PROPERTY}{@code =samediff} forces SameDiff for the ResNets too (the reference).
+     */
     public static Backbone create(BaseModel model, BackboneConfig config) {
         Objects.requireNonNull(model, "model");
         Objects.requireNonNull(config, "config");
+        String engine = System.getProperty(ENGINE_PROPERTY, "native");
+        if (!engine.equals("native") && !engine.equals("samediff")) {
+            throw new IllegalArgumentException(ENGINE_PROPERTY + " : " + engine + " (expected: native or samediff)");
+        }
+        if (model instanceof ResNetModel resnet && engine.equals("native")) {
+            return new NativeResNetBackbone(resnet, config);
+        }
         return new SameDiffBackbone(model, config);
     }
 

@@ -200,7 +200,8 @@ public final class GraphBuilder implements ModelContext {
     @Override
     public SDVariable prelu(String name, SDVariable x) {
         SDVariable alpha = param(name + ".alpha", Init.constant(0.25), 1);
-        // prelu(x) = x − (1 − α)·relu(−x): four full-size ops (libnd4j's prelu_bp rejects a shared α)
-        return x.sub(sd.nn().relu(x.neg(), 0).mul(alpha.rsub(1.0)));
+        // prelu(x) = x + (1 − α)·relu(−x) (= α·x where x < 0): four full-size ops (libnd4j's prelu_bp
+        // rejects a shared α)
+        return x.add(sd.nn().relu(x.neg(), 0).mul(alpha.rsub(1.0)));
     }
 }

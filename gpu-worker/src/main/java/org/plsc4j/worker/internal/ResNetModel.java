@@ -17,8 +17,10 @@ import org.plsc4j.worker.ModelContext;
  */
 public final class ResNetModel implements BaseModel {
 
-    private static final int[] FILTERS = {64, 128, 256, 512};
-    private static final double DROPOUT = 0.4;
+    /** Output channels of the four stages. */
+    static final int[] FILTERS = {64, 128, 256, 512};
+    /** Drop probability of the head's dropout. */
+    static final double DROPOUT = 0.4;
 
     private final String name;
     private final int[] depth;
@@ -31,6 +33,11 @@ public final class ResNetModel implements BaseModel {
         }
         this.name = name;
         this.depth = depth.clone();
+    }
+
+    /** Blocks per stage (a copy). */
+    public int[] depth() {
+        return depth.clone();
     }
 
     /** Spatial size after a stride-2 convolution with "same"-style padding (3×3 pad 1, or 1×1 pad 0). */

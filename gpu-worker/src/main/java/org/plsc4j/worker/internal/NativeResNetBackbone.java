@@ -1,0 +1,597 @@
+package org.plsc4j.worker.internal;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.impl.scalar.ScalarMin;
+import org.nd4j.linalg.factory.Nd4j;
+import org.plsc4j.worker.Backbone;
+import org.plsc4j.worker.BackboneConfig;
+import org.plsc4j.worker.InferenceModel;
+import org.plsc4j.worker.ModelContext;
+
+/**
+ * The built-in face ResNets ({@link ResNetModel}) executed layer by layer through libnd4j's native
+ * operations ({@link NativeOps}: oneDNN convolutions and batch norms in the {@code onednn} builds of
+ * nd4j-native), with a hand-written backward pass and no autodiff library.
+ *
+ * <p>Why not SameDiff: its training session does not keep the forward's activations, so every
+ * backward recomputed the whole forward; its batch norm and PReLU had to be written out as chains of
+ * full-size elementwise ops (M2.1's fused ops fail in its backprop); and its intermediates are left
+ * to the garbage collector, which let the resident memory reach 9–14 GB at batch 4. Here the
+ * network is fixed and small enough (conv, batch norm, one-slope PReLU, residual add, dropout, FC)
+ * that its backward is a few dozen lines, and each intermediate has an owner:
+ * <ul>
+ *   <li>kept for the backward, per block: its input (the previous block's output), the two
+ *       convolution outputs {@code c1}, {@code c2} and the shortcut convolution's output; the
+ *       batch-norm outputs and the PReLU output (inputs of the next convolution) are recomputed in the
+ *       backward from those and the batch statistics (cheap elementwise passes that halve the
+ *       memory a step keeps);</li>
+ *   <li>everything lives in {@link Buffers} reused from step to step and freed at once when the
+ *       batch size changes.</li>
+ * </ul>
+ *
+ * <p>Same contract as {@link SameDiffBackbone}, which stays the reference (and the engine of custom
+ * models): the parameters, their names, shapes, layouts and seeded values are created by building
+ * the same {@link ResNetModel} through {@link GraphBuilder} (the graph itself is discarded), batch
+ * norm folds the biased batch variance into the running statistics with momentum 0.9, dropout masks
+ * come from {@link DropoutMasks}; the inference view embeds through this engine and saves
+ * SameDiff's inference graph of the same arrays. Float64 works (libnd4j's generic kernels) for the
+ * gradient checks.
+ */
+public final class NativeResNetBackbone implements Backbone {
+
+    private final ResNetModel model;
+    private final BackboneConfig config;
+    private final DataType type;
+    private final ParameterRegistry registry = new ParameterRegistry();
+    private final Map<String, INDArray> grads = new LinkedHashMap<>();
+    private final Map<String, INDArray> gradsView = Collections.unmodifiableMap(grads);
+    private final Conv stemConv;
+    private final Bn stemBn;
+    private final Prelu stemPrelu;
+    private final List<Block> blocks = new ArrayList<>();
+    private final Bn headBn;
+    private final INDArray fcW;
+    private final INDArray fcB;
+    private final Bn embBn;
+    private final long[] headShape;
+    private final double dropP;
+    private final Buffers train;
+    private final Buffers infer;
+    private final long bytesPerSample;
+    private long trainForwards;
+    private INDArray lastImages;
+    private INDArray lastMask;
+    private long lastBatch = -1;
+    private InferenceModel inference;
+
+    /** Creates the parameters of {@code model} from the config seed, exactly as {@link SameDiffBackbone} would. */
+    public NativeResNetBackbone(ResNetModel model, BackboneConfig config) {
+        this.model = model;
+        this.config = config;
+        this.type = config.dataType();
+        SameDiff sd = SameDiff.create();
+        SDVariable input = sd.placeHolder(SameDiffBackbone.INPUT, type, -1, config.channels(), config.height(),
+                config.width());
+        model.buildNetwork(sd, input, true, new GraphBuilder(sd, config, true, registry));
+        registry.params().forEach((name, arr) -> grads.put(name, Nd4j.zeros(arr.dataType(), arr.shape())));
+        Map<String, BatchNormSlot> slots = new LinkedHashMap<>();
+        registry.batchNorms().forEach(s -> slots.put(s.name(), s));
+        stemConv = conv("stem.conv", 1, 1);
+        stemBn = bn("stem.bn", slots);
+        stemPrelu = prelu("stem.prelu");
+        int in = 64;
+        long h = config.height();
+        long w = config.width();
+        int[] depth = model.depth();
+        for (int s = 0; s < depth.length; s++) {
+            int out = ResNetModel.FILTERS[s];
+            for (int i = 0; i < depth[s]; i++) {
+                String n = "stage" + (s + 1) + ".block" + i;
+                int stride = i == 0 ? 2 : 1;
+                boolean down = in != out || stride != 1;
+                long oh = stride == 2 ? ResNetModel.halve((int) h) : h;
+                long ow = stride == 2 ? ResNetModel.halve((int) w) : w;
+                blocks.add(new Block(bn(n + ".bn1", slots), conv(n + ".conv1", 1, 1), bn(n + ".bn2", slots),
+                        prelu(n + ".prelu1"), conv(n + ".conv2", stride, 1), bn(n + ".bn3", slots),
+                        down ? conv(n + ".short_conv", stride, 0) : null, down ? bn(n + ".short_bn", slots) : null,
+                        new long[] {in, h, w}, new long[] {out, h, w}, new long[] {out, oh, ow}));
+                in = out;
+                h = oh;
+                w = ow;
+            }
+        }
+        headShape = new long[] {in, h, w};
+        headBn = bn("head.bn", slots);
+        fcW = registry.param("head.fc.w");
+        fcB = registry.param("head.fc.b");
+        embBn = bn("head.bn_emb", slots);
+        if (registry.dropouts().size() != 1 || registry.params().size() != grads.size()) {
+            throw new IllegalStateException("unexpected ResNet layout of " + model);
+        }
+        dropP = registry.dropouts().get(0).p();
+        train = new Buffers(type);
+        infer = new Buffers(type);
+        bytesPerSample = estimateBytesPerSample();
+    }
+
+    private Conv conv(String name, int stride, int pad) {
+        return new Conv(registry.param(name + ".w"), grads.get(name + ".w"), stride, pad);
+    }
+
+    private Bn bn(String name, Map<String, BatchNormSlot> slots) {
+        INDArray gamma = registry.param(name + ".gamma");
+        long c = gamma.length();
+        return new Bn(gamma, registry.param(name + ".beta"), grads.get(name + ".gamma"), grads.get(name + ".beta"),
+                slots.get(name), Nd4j.create(type, c), Nd4j.create(type, c), Nd4j.create(type, c),
+                Nd4j.create(type, c));
+    }
+
+    private Prelu prelu(String name) {
+        return new Prelu(registry.param(name + ".alpha"), grads.get(name + ".alpha"));
+    }
+
+    @Override
+    public BackboneConfig config() {
+        return config;
+    }
+
+    @Override
+    public INDArray forward(INDArray images, boolean isTrain) {
+        if (!isTrain) {
+            return inference().embed(images);
+        }
+        return forwardTrain(images, trainForwards);
+    }
+
+    @Override
+    public INDArray forwardTrain(INDArray images, long dropoutSeed) {
+        INDArray emb = trainForward(images, dropoutSeed, true);
+        trainForwards++;
+        return emb;
+    }
+
+    @Override
+    public INDArray recomputeTrain(INDArray images, long dropoutSeed) {
+        return trainForward(images, dropoutSeed, false);
+    }
+
+    private static long[] batched(long b, long[] perSample) {
+        long[] s = new long[perSample.length + 1];
+        s[0] = b;
+        System.arraycopy(perSample, 0, s, 1, perSample.length);
+        return s;
+    }
+
+    private INDArray trainForward(INDArray images, long dropoutSeed, boolean updateRunning) {
+        INDArray x = Shapes.checkImages(images, config);
+        long b = x.size(0);
+        lastBatch = -1;
+        INDArray c0 = train.get("stem.c", b, 64, config.height(), config.width());
+        NativeOps.conv2d(x, stemConv.w, 1, 1, c0);
+        INDArray cur = train.get("stem.p", b, 64, config.height(), config.width());
+        stemBn.train(c0, cur);
+        NativeOps.prelu(cur, stemPrelu.alpha(), cur);
+        for (int i = 0; i < blocks.size(); i++) {
+            Block k = blocks.get(i);
+            k.in = cur;
+            INDArray t1 = train.get("fwd", batched(b, k.inShape));
+            k.bn1.train(cur, t1);
+            k.c1 = train.get("c1." + i, batched(b, k.midShape));
+            NativeOps.conv2d(t1, k.conv1.w, 1, 1, k.c1);
+            INDArray t2 = train.get("fwd", batched(b, k.midShape));
+            k.bn2.train(k.c1, t2);
+            NativeOps.prelu(t2, k.prelu.alpha(), t2);
+            k.c2 = train.get("c2." + i, batched(b, k.outShape));
+            NativeOps.conv2d(t2, k.conv2.w, k.conv2.stride, 1, k.c2);
+            INDArray out = train.get("out." + i, batched(b, k.outShape));
+            k.bn3.train(k.c2, out);
+            if (k.shortConv != null) {
+                k.s = train.get("s." + i, batched(b, k.outShape));
+                NativeOps.conv2d(cur, k.shortConv.w, k.shortConv.stride, 0, k.s);
+                INDArray t3 = train.get("fwd", batched(b, k.outShape));
+                k.shortBn.train(k.s, t3);
+                out.addi(t3);
+            } else {
+                out.addi(cur);
+            }
+            cur = out;
+        }
+        INDArray d = train.get("head.d", batched(b, headShape));
+        headBn.train(cur, d);
+        INDArray mask = DropoutMasks.mask(b, headShape, dropP, DropoutMasks.seed(config.seed(), dropoutSeed, 0), type);
+        d.muli(mask);
+        INDArray f = train.get("head.f", b, config.embSize());
+        Nd4j.gemm(d.reshape(b, fcW.size(0)), fcW, f, false, false, 1.0, 0.0);
+        f.addiRowVector(fcB);
+        INDArray emb = Nd4j.create(type, b, config.embSize());
+        embBn.train(f, emb);
+        if (updateRunning) {
+            stemBn.fold();
+            for (Block k : blocks) {
+                k.bn1.fold();
+                k.bn2.fold();
+                k.bn3.fold();
+                if (k.shortBn != null) {
+                    k.shortBn.fold();
+                }
+            }
+            headBn.fold();
+            embBn.fold();
+        }
+        if (lastMask != null) {
+            lastMask.close();
+        }
+        lastMask = mask;
+        lastImages = x;
+        lastBatch = b;
+        return emb;
+    }
+
+    @Override
+    public void backward(INDArray dEmbedding) {
+        if (lastBatch < 0) {
+            throw new IllegalStateException("backward without a training forward (expected: forward(images, true) first)");
+        }
+        long b = lastBatch;
+        if (dEmbedding.rank() != 2 || dEmbedding.size(0) != b || dEmbedding.size(1) != config.embSize()) {
+            throw new IllegalArgumentException("dEmbedding shape : " + Arrays.toString(dEmbedding.shape())
+                    + " (expected: [" + b + ", " + config.embSize() + "] as the last training forward)");
+        }
+        INDArray dEmb = dEmbedding.dataType() == type ? dEmbedding : dEmbedding.castTo(type);
+        // head: bn_emb, fc, dropout, bn
+        INDArray f = train.get("head.f", b, config.embSize());
+        INDArray df = train.get("g.f", b, config.embSize());
+        embBn.backward(f, dEmb, df, train.get("bn.tmp", b, config.embSize()));
+        INDArray d = train.get("head.d", batched(b, headShape));
+        long flat = fcW.size(0);
+        Nd4j.gemm(d.reshape(b, flat), df, grads.get("head.fc.w"), true, false, 1.0, 0.0);
+        grads.get("head.fc.b").assign(df.sum(0));
+        INDArray dd = train.get("g.d", batched(b, headShape));
+        Nd4j.gemm(df, fcW, dd.reshape(b, flat), false, true, 1.0, 0.0);
+        dd.muli(lastMask);
+        Block last = blocks.get(blocks.size() - 1);
+        INDArray dCur = train.get("grad" + (blocks.size() % 2), batched(b, last.outShape));
+        headBn.backward(train.get("out." + (blocks.size() - 1), batched(b, last.outShape)), dd, dCur,
+                train.get("bn.tmp", batched(b, last.outShape)));
+        for (int i = blocks.size() - 1; i >= 0; i--) {
+            Block k = blocks.get(i);
+            INDArray dx = train.get("grad" + (i % 2), batched(b, k.inShape));
+            k.backward(b, dCur, dx);
+            dCur = dx;
+        }
+        // stem: prelu, bn, conv
+        long[] stemShape = {b, 64, config.height(), config.width()};
+        INDArray c0 = train.get("stem.c", stemShape);
+        INDArray b0 = train.get("r.b", stemShape);
+        stemBn.apply(c0, b0);
+        INDArray db0 = train.get("g.b", stemShape);
+        stemPrelu.backward(b0, dCur, db0, train.get("r.p", stemShape));
+        INDArray dc0 = train.get("g.p", stemShape);
+        stemBn.backward(c0, db0, dc0, train.get("bn.tmp", stemShape));
+        INDArray dImg = train.get("g.img", lastImages.shape());
+        NativeOps.conv2dBp(lastImages, stemConv.w, dc0, 1, 1, dImg, stemConv.gw);
+    }
+
+    /** Embeddings with running statistics and no dropout (the inference view's engine). */
+    synchronized INDArray infer(INDArray images) {
+        INDArray x = Shapes.checkImages(images, config);
+        long b = x.size(0);
+        INDArray cur = infer.get("a", b, 64, config.height(), config.width());
+        NativeOps.conv2d(x, stemConv.w, 1, 1, cur);
+        stemBn.eval(cur, cur);
+        NativeOps.prelu(cur, stemPrelu.alpha(), cur);
+        for (int i = 0; i < blocks.size(); i++) {
+            Block k = blocks.get(i);
+            INDArray t1 = infer.get("t", batched(b, k.inShape));
+            k.bn1.eval(cur, t1);
+            INDArray t2 = infer.get("m", batched(b, k.midShape));
+            NativeOps.conv2d(t1, k.conv1.w, 1, 1, t2);
+            k.bn2.eval(t2, t2);
+            NativeOps.prelu(t2, k.prelu.alpha(), t2);
+            INDArray out = infer.get(i % 2 == 0 ? "b" : "a", batched(b, k.outShape));
+            NativeOps.conv2d(t2, k.conv2.w, k.conv2.stride, 1, out);
+            k.bn3.eval(out, out);
+            if (k.shortConv != null) {
+                INDArray t3 = infer.get("t", batched(b, k.outShape));
+                NativeOps.conv2d(cur, k.shortConv.w, k.shortConv.stride, 0, t3);
+                k.shortBn.eval(t3, t3);
+                out.addi(t3);
+            } else {
+                out.addi(cur);
+            }
+            cur = out;
+        }
+        INDArray d = infer.get("t", batched(b, headShape));
+        headBn.eval(cur, d);
+        INDArray f = infer.get("f", b, config.embSize());
+        Nd4j.gemm(d.reshape(b, fcW.size(0)), fcW, f, false, false, 1.0, 0.0);
+        f.addiRowVector(fcB);
+        INDArray emb = Nd4j.create(type, b, config.embSize());
+        embBn.eval(f, emb);
+        return emb;
+    }
+
+    /** Native bytes the reusable training buffers hold now (for tests and the per-sample estimate). */
+    public long trainingBufferBytes() {
+        return train.bytes();
+    }
+
+    @Override
+    public long trainingBytesPerSample() {
+        return bytesPerSample;
+    }
+
+    /**
+     * Per image: the arrays {@link #trainForward} keeps, plus the scratch roles of the forward and
+     * backward (one array per role and shape), plus the dropout mask, plus oneDNN's transient
+     * reordered copies (bounded by three of the largest activation).
+     */
+    private long estimateBytesPerSample() {
+        long stem = 64L * config.height() * config.width();
+        long n = 2 * stem; // stem.c, stem.p
+        n += 4 * stem; // r.b, g.b, r.p, g.p of the stem (g.img is smaller)
+        Set<String> fwd = new HashSet<>();
+        Set<String> rx = new HashSet<>();
+        Set<String> mid = new HashSet<>();
+        Set<String> out = new HashSet<>();
+        Set<String> grad0 = new HashSet<>();
+        Set<String> grad1 = new HashSet<>();
+        long largest = stem;
+        for (int i = 0; i < blocks.size(); i++) {
+            Block k = blocks.get(i);
+            n += size(k.midShape) + 2 * size(k.outShape) + (k.shortConv != null ? size(k.outShape) : 0);
+            fwd.add(Arrays.toString(k.inShape));
+            fwd.add(Arrays.toString(k.midShape));
+            fwd.add(Arrays.toString(k.outShape));
+            rx.add(Arrays.toString(k.inShape));
+            mid.add(Arrays.toString(k.midShape));
+            out.add(Arrays.toString(k.outShape));
+            (i % 2 == 0 ? grad0 : grad1).add(Arrays.toString(k.inShape));
+            ((i + 1) % 2 == 0 ? grad0 : grad1).add(Arrays.toString(k.outShape));
+            largest = Math.max(largest, size(k.midShape));
+        }
+        n += sum(fwd) + 2 * sum(rx) + 4 * sum(mid) + sum(out) + sum(grad0) + sum(grad1);
+        long head = size(headShape);
+        n += 3 * head + 3L * config.embSize() + config.channels() * config.height() * config.width();
+        n += 3 * largest;
+        return n * type.width();
+    }
+
+    private static long size(long[] s) {
+        long n = 1;
+        for (long v : s) {
+            n *= v;
+        }
+        return n;
+    }
+
+    private static long sum(Set<String> shapes) {
+        long n = 0;
+        for (String s : shapes) {
+            long[] dims = Arrays.stream(s.substring(1, s.length() - 1).split(", ")).mapToLong(Long::parseLong)
+                    .toArray();
+            n += size(dims);
+        }
+        return n;
+    }
+
+    @Override
+    public Map<String, INDArray> parameters() {
+        return registry.params();
+    }
+
+    @Override
+    public Map<String, INDArray> gradients() {
+        return gradsView;
+    }
+
+    @Override
+    public Map<String, INDArray> state() {
+        return registry.state();
+    }
+
+    @Override
+    public void load(Map<String, INDArray> values) {
+        Map<String, INDArray> expected = new LinkedHashMap<>(registry.params());
+        expected.putAll(registry.state());
+        TreeSet<String> missing = new TreeSet<>(expected.keySet());
+        missing.removeAll(values.keySet());
+        TreeSet<String> extra = new TreeSet<>(values.keySet());
+        extra.removeAll(expected.keySet());
+        List<String> problems = new ArrayList<>();
+        if (!missing.isEmpty()) {
+            problems.add("missing " + missing);
+        }
+        if (!extra.isEmpty()) {
+            problems.add("unexpected " + extra);
+        }
+        for (Map.Entry<String, INDArray> e : expected.entrySet()) {
+            INDArray v = values.get(e.getKey());
+            if (v != null && !Arrays.equals(v.shape(), e.getValue().shape())) {
+                problems.add("shape of " + e.getKey() + " : " + Arrays.toString(v.shape()) + " (expected: "
+                        + Arrays.toString(e.getValue().shape()) + ")");
+            }
+        }
+        if (!problems.isEmpty()) {
+            throw new IllegalArgumentException("backbone load : " + String.join("; ", problems)
+                    + " (expected: exactly the parameters and state of model " + model + ")");
+        }
+        for (Map.Entry<String, INDArray> e : expected.entrySet()) {
+            e.getValue().assign(values.get(e.getKey()));
+        }
+    }
+
+    @Override
+    public InferenceModel inference() {
+        if (inference == null) {
+            inference = new NativeInferenceModel(this, () -> {
+                SameDiff sd = SameDiff.create();
+                SDVariable input = sd.placeHolder(SameDiffBackbone.INPUT, type, -1, config.channels(),
+                        config.height(), config.width());
+                SDVariable emb = model.buildNetwork(sd, input, false, new GraphBuilder(sd, config, false, registry));
+                sd.identity(SameDiffBackbone.EMBEDDING, emb);
+                return new SameDiffInferenceModel(sd, config);
+            });
+        }
+        return inference;
+    }
+
+    @Override
+    public String toString() {
+        return "NativeResNetBackbone[" + model + ", " + config + "]";
+    }
+
+    /** A bias-free convolution and its weight gradient. */
+    private record Conv(INDArray w, INDArray gw, int stride, int pad) {
+    }
+
+    /** One-slope PReLU and its gradient. */
+    private record Prelu(INDArray alphaArr, INDArray gAlpha) {
+
+        double alpha() {
+            return alphaArr.getDouble(0);
+        }
+
+        /** dL/dx into {@code gradX} and dL/dα into {@link #gAlpha} ({@code scratch} has x's shape). */
+        void backward(INDArray x, INDArray gradOut, INDArray gradX, INDArray scratch) {
+            Nd4j.getExecutioner().exec(new ScalarMin(x, null, scratch, 0.0));
+            gAlpha.putScalar(0, Nd4j.getBlasWrapper().dot(scratch, gradOut));
+            NativeOps.preluBp(x, gradOut, alpha(), gradX);
+        }
+    }
+
+    /** A batch norm: parameters, their gradients, the last training batch's statistics and scratch. */
+    private record Bn(INDArray gamma, INDArray beta, INDArray gGamma, INDArray gBeta, BatchNormSlot slot,
+                      INDArray mean, INDArray var, INDArray gMean, INDArray gVar) {
+
+        /** Batch statistics of x, then {@code out = bn(x)} with them. */
+        void train(INDArray x, INDArray out) {
+            NativeOps.moments(x, mean, var);
+            apply(x, out);
+        }
+
+        /** {@code out = bn(x)} with the last batch statistics. */
+        void apply(INDArray x, INDArray out) {
+            NativeOps.batchNorm(x, mean, var, gamma, beta, ModelContext.BN_EPSILON, out);
+        }
+
+        /** {@code out = bn(x)} with the running statistics. */
+        void eval(INDArray x, INDArray out) {
+            NativeOps.batchNorm(x, slot.runningMean(), slot.runningVar(), gamma, beta, ModelContext.BN_EPSILON, out);
+        }
+
+        /** Folds the last batch statistics into the running statistics. */
+        void fold() {
+            slot.update(mean, var);
+        }
+
+        /**
+         * Backward of the training-mode batch norm, through the batch statistics too:
+         * {@code dx = γ·inv·(dy − Σdy/M − x̂·Σ(dy·x̂)/M)} with inv = 1/sqrt(var + ε) and M values per
+         * channel, i.e. two reductions and two per-channel affine maps, done with libnd4j's
+         * {@code batchnorm} op (oneDNN in float32; {@code batchnorm(v, μ, 1 − ε, s, t) = (v − μ)·s + t}).
+         * Not libnd4j's {@code batchnorm_bp}: its oneDNN path measured 30 ms on a [16, 64, 56, 56]
+         * tensor (the batchnorm forward: 2 ms), and its generic path is accurate to only ~1e-8
+         * relative in float64. {@code scratch} has x's shape.
+         */
+        void backward(INDArray x, INDArray gradOut, INDArray gradX, INDArray scratch) {
+            int[] axes = x.rank() == 4 ? new int[] {0, 2, 3} : new int[] {0};
+            double m = x.length() / x.size(1);
+            double eps = ModelContext.BN_EPSILON;
+            INDArray zero = gMean.assign(0);
+            INDArray unit = gVar.assign(1);
+            NativeOps.batchNorm(x, mean, var, unit, zero, eps, scratch); // x̂
+            INDArray dGamma = scratch.muli(gradOut).sum(axes); // Σ dy·x̂
+            INDArray sumDy = gradOut.sum(axes);
+            gGamma.assign(dGamma);
+            gBeta.assign(sumDy);
+            INDArray inv = Nd4j.math().rsqrt(var.add(eps));
+            INDArray a = gamma.mul(inv);
+            INDArray b = a.mul(inv).muli(dGamma).divi(-m);
+            INDArray c = a.mul(sumDy).divi(-m);
+            unit.assign(1 - eps); // batchnorm(v, μ, 1 − ε, s, t) = (v − μ)·s + t
+            NativeOps.batchNorm(x, mean, unit, b, c, eps, gradX);
+            NativeOps.batchNorm(gradOut, zero, unit, a, zero, eps, scratch);
+            gradX.addi(scratch);
+        }
+    }
+
+    /** One IR block and the activations its backward needs from the last training forward. */
+    private final class Block {
+        final Bn bn1;
+        final Conv conv1;
+        final Bn bn2;
+        final Prelu prelu;
+        final Conv conv2;
+        final Bn bn3;
+        final Conv shortConv;
+        final Bn shortBn;
+        final long[] inShape;
+        final long[] midShape;
+        final long[] outShape;
+        INDArray in;
+        INDArray c1;
+        INDArray c2;
+        INDArray s;
+
+        Block(Bn bn1, Conv conv1, Bn bn2, Prelu prelu, Conv conv2, Bn bn3, Conv shortConv, Bn shortBn,
+              long[] inShape, long[] midShape, long[] outShape) {
+            this.bn1 = bn1;
+            this.conv1 = conv1;
+            this.bn2 = bn2;
+            this.prelu = prelu;
+            this.conv2 = conv2;
+            this.bn3 = bn3;
+            this.shortConv = shortConv;
+            this.shortBn = shortBn;
+            this.inShape = inShape;
+            this.midShape = midShape;
+            this.outShape = outShape;
+        }
+
+        /** dL/d(block input) into {@code dx} from dL/d(block output) {@code dOut}; parameter gradients stored. */
+        void backward(long b, INDArray dOut, INDArray dx) {
+            long[] xs = batched(b, inShape);
+            long[] ms = batched(b, midShape);
+            long[] os = batched(b, outShape);
+            INDArray y1 = train.get("r.x", xs);
+            bn1.apply(in, y1);
+            INDArray b2 = train.get("r.b", ms);
+            bn2.apply(c1, b2);
+            INDArray p = train.get("r.p", ms);
+            NativeOps.prelu(b2, prelu.alpha(), p);
+            INDArray dc2 = train.get("g.c", os);
+            bn3.backward(c2, dOut, dc2, train.get("bn.tmp", os));
+            INDArray dp = train.get("g.p", ms);
+            NativeOps.conv2dBp(p, conv2.w, dc2, conv2.stride, 1, dp, conv2.gw);
+            INDArray db2 = train.get("g.b", ms);
+            prelu.backward(b2, dp, db2, p);
+            INDArray dc1 = dp;
+            bn2.backward(c1, db2, dc1, train.get("bn.tmp", ms));
+            INDArray dy1 = train.get("g.x", xs);
+            NativeOps.conv2dBp(y1, conv1.w, dc1, 1, 1, dy1, conv1.gw);
+            bn1.backward(in, dy1, dx, train.get("bn.tmp", xs));
+            if (shortConv != null) {
+                INDArray ds = dc2;
+                shortBn.backward(s, dOut, ds, train.get("bn.tmp", os));
+                INDArray dxs = dy1;
+                NativeOps.conv2dBp(in, shortConv.w, ds, shortConv.stride, 0, dxs, shortConv.gw);
+                dx.addi(dxs);
+            } else {
+                dx.addi(dOut);
+            }
+        }
+    }
+}

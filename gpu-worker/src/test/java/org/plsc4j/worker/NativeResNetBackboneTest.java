@@ -1,0 +1,145 @@
+package org.plsc4j.worker;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.plsc4j.core.TestSeed;
+import org.plsc4j.worker.internal.NativeResNetBackbone;
+import org.plsc4j.worker.internal.ResNetModel;
+import org.plsc4j.worker.internal.SameDiffBackbone;
+
+/**
+ * The native ResNet engine against the SameDiff reference engine built from the same model and
+ * seed: parameters, embeddings, every gradient, running statistics and inference embeddings.
+ */
+@ExtendWith(TestSeed.class)
+class NativeResNetBackboneTest {
+
+    /**
+     * {@code steps} steps on both engines (each after an SGD update of both), comparing everything:
+     * per tensor within {@code rel}·max|reference| plus {@code relGlobal}·(largest gradient of the step).
+     */
+    private static void compare(ResNetModel model, BackboneConfig cfg, int batch, int steps, double rel,
+                                double relGlobal) {
+        NativeResNetBackbone fast = new NativeResNetBackbone(model, cfg);
+        SameDiffBackbone ref = new SameDiffBackbone(model, cfg);
+        assertEquals(ref.parameters().keySet(), fast.parameters().keySet());
+        assertEquals(ref.state().keySet(), fast.state().keySet());
+        for (Map.Entry<String, INDArray> e : ref.parameters().entrySet()) {
+            assertEquals(e.getValue(), fast.parameters().get(e.getKey()), "initial " + e.getKey());
+        }
+        SplittableRandom rng = new SplittableRandom(TestSeed.of("native-vs-samediff-" + model));
+        for (int step = 0; step < steps; step++) {
+            INDArray x = Tensors.gaussian(rng, cfg.dataType(), 1.0, batch, cfg.channels(), cfg.height(), cfg.width());
+            INDArray g = Tensors.gaussian(rng, cfg.dataType(), 1.0, batch, cfg.embSize());
+            String at = model + " step " + step + " ";
+            Tensors.assertClose(at + "embedding", ref.forwardTrain(x, 11 + step), fast.forwardTrain(x, 11 + step),
+                    rel, 0);
+            ref.backward(g);
+            fast.backward(g);
+            double abs = relGlobal * ref.gradients().values().stream().mapToDouble(a -> a.amaxNumber().doubleValue())
+                    .max().orElseThrow();
+            for (String name : ref.gradients().keySet()) {
+                Tensors.assertClose(at + "dL/d" + name, ref.gradients().get(name), fast.gradients().get(name),
+                        rel, abs);
+            }
+            for (String name : ref.state().keySet()) {
+                Tensors.assertClose(at + name, ref.state().get(name), fast.state().get(name), rel, abs);
+            }
+            Tensors.assertClose(at + "inference", ref.inference().embed(x), fast.inference().embed(x), rel, abs);
+            for (String name : ref.parameters().keySet()) {
+                ref.parameters().get(name).subi(ref.gradients().get(name).mul(0.01));
+                fast.parameters().get(name).subi(fast.gradients().get(name).mul(0.01));
+            }
+        }
+    }
+
+    @Test
+    void reducedResNetMatchesSameDiffInFloat64AndFloat32() {
+        ResNetModel model = new ResNetModel("ResNet-1211", 1, 2, 1, 1);
+        BackboneConfig cfg = new BackboneConfig(8, 3, 24, 24, TestSeed.of("native-1211"), DataType.DOUBLE);
+        // libnd4j's generic batchnorm_bp is accurate to ~1e-8 relative in float64 (not 1e-15): 1e-6 over the net
+        compare(model, cfg, 3, 2, 1e-6, 1e-7);
+        compare(model, cfg.withDataType(DataType.FLOAT), 3, 2, 2e-3, 1e-4);
+    }
+
+    @Test
+    void resNet50MatchesSameDiffOnSmallImages() {
+        // float64: at 16×16 the last stage is 1×1 and its batch norms see 2 values per channel, which
+        // float32 cannot resolve to a comparable gradient in either engine
+        compare(new ResNetModel("ResNet50", 3, 4, 14, 3),
+                new BackboneConfig(16, 3, 16, 16, TestSeed.of("native-r50"), DataType.DOUBLE), 2, 1, 1e-6, 1e-7);
+    }
+
+    @Test
+    void deeperResNetsBuildAndStep() {
+        for (String name : new String[] {"ResNet100", "ResNet101", "ResNet152"}) {
+            BackboneConfig cfg = new BackboneConfig(8, 3, 16, 16, TestSeed.of(name), DataType.FLOAT);
+            Backbone bb = Backbones.create(name, cfg);
+            Backbone ref = new SameDiffBackbone(Backbones.model(name), cfg);
+            assertEquals(ref.parameters().keySet(), bb.parameters().keySet(), name);
+            SplittableRandom rng = new SplittableRandom(TestSeed.of(name + "-x"));
+            INDArray x = Tensors.gaussian(rng, DataType.FLOAT, 1.0, 2, 3, 16, 16);
+            INDArray emb = bb.forwardTrain(x, 0);
+            bb.backward(Tensors.gaussian(rng, DataType.FLOAT, 1.0, 2, 8));
+            assertEquals(2, emb.size(0));
+            double norm = 0;
+            for (Map.Entry<String, INDArray> e : bb.gradients().entrySet()) {
+                double n = e.getValue().norm2Number().doubleValue();
+                assertTrue(Double.isFinite(n), name + " dL/d" + e.getKey() + " not finite");
+                norm += n;
+            }
+            assertTrue(norm > 0, name + ": all gradients zero");
+            bb.parameters().forEach((k, v) -> v.subi(bb.gradients().get(k).mul(0.01)));
+            assertTrue(Double.isFinite(bb.inference().embed(x).sumNumber().doubleValue()), name);
+        }
+    }
+
+    @Test
+    void recomputeLeavesRunningStatisticsAloneAndGivesTheSameEmbedding() {
+        Backbone bb = Backbones.create("ResNet50", new BackboneConfig(8, 3, 8, 8, TestSeed.of("recompute"),
+                DataType.FLOAT));
+        assertInstanceOf(NativeResNetBackbone.class, bb);
+        SplittableRandom rng = new SplittableRandom(TestSeed.of("recompute-x"));
+        INDArray x = Tensors.gaussian(rng, DataType.FLOAT, 1.0, 3, 3, 8, 8);
+        INDArray first = bb.forwardTrain(x, 5);
+        Map<String, INDArray> before = new java.util.LinkedHashMap<>();
+        bb.state().forEach((k, v) -> before.put(k, v.dup()));
+        INDArray again = bb.recomputeTrain(x, 5);
+        assertEquals(first, again);
+        bb.state().forEach((k, v) -> assertEquals(before.get(k), v, k));
+        assertTrue(bb.trainingBytesPerSample() > 0);
+    }
+
+    @Test
+    void bytesPerSampleEstimateCoversTheBuffersOfAStep() {
+        NativeResNetBackbone bb = (NativeResNetBackbone) Backbones.create("ResNet50",
+                new BackboneConfig(16, 3, 32, 32, TestSeed.of("bytes"), DataType.FLOAT));
+        INDArray x = Tensors.gaussian(new SplittableRandom(TestSeed.of("bytes-x")), DataType.FLOAT, 1.0, 2, 3, 32, 32);
+        bb.forwardTrain(x, 1);
+        bb.backward(Tensors.gaussian(new SplittableRandom(1), DataType.FLOAT, 1.0, 2, 16));
+        long actual = bb.trainingBufferBytes() / 2;
+        long estimate = bb.trainingBytesPerSample();
+        assertTrue(estimate >= actual && estimate <= 2 * actual, "estimate " + estimate + " for buffers " + actual);
+    }
+
+    @Test
+    void exportedInferenceModelEmbedsLikeTheEngine(@TempDir Path dir) throws Exception {
+        BackboneConfig cfg = new BackboneConfig(8, 3, 8, 8, TestSeed.of("export"), DataType.FLOAT);
+        Backbone bb = Backbones.create(new ResNetModel("ResNet-1111", 1, 1, 1, 1), cfg);
+        INDArray x = Tensors.gaussian(new SplittableRandom(TestSeed.of("export-x")), DataType.FLOAT, 1.0, 4, 3, 8, 8);
+        bb.forwardTrain(x, 0); // moves the running statistics away from (0, 1)
+        bb.inference().save(dir);
+        Tensors.assertClose("loaded vs engine", bb.inference().embed(x), Backbones.loadInference(dir).embed(x),
+                1e-4, 1e-6);
+    }
+}
