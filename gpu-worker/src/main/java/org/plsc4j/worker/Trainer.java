@@ -89,6 +89,7 @@ public final class Trainer {
     private final Optimizer customOptimizer;
     private final String runId;
     private CheckpointSync checkpointSync = CheckpointSync.NONE;
+    private TrainingListener listener = TrainingListener.NONE;
 
     /** Where training stands: the next step to run. Identical on all ranks at a generation start. */
     private static final class Cursor {
@@ -164,6 +165,16 @@ public final class Trainer {
      */
     public Trainer checkpointSync(CheckpointSync sync) {
         this.checkpointSync = Objects.requireNonNull(sync, "sync");
+        return this;
+    }
+
+    /**
+     * Tells {@code listener} about generations and steps on this rank (live reports, metrics).
+     *
+     * @return this trainer
+     */
+    public Trainer listener(TrainingListener listener) {
+        this.listener = Objects.requireNonNull(listener, "listener");
         return this;
     }
 
@@ -283,6 +294,7 @@ public final class Trainer {
                         config.lossType(), customModel != null ? customModel.getClass().getSimpleName()
                                 : config.modelName(), restored);
             }
+            listener.generationStarted(g.number(), g.rank(), g.world(), g.start(), g.end());
         }
 
         private void warmStartOrInit(Gen g) throws IOException {
@@ -439,6 +451,7 @@ public final class Trainer {
                     bar.step(cursor.step, "resumed at step " + cursor.step);
                 }
                 while (loader.hasNext()) {
+                    long stepStart = System.nanoTime();
                     if (elastic) {
                         int[] stop = {membership.superseded(g.number()) ? 1 : 0};
                         collective.allReduce(stop, ReduceOp.MAX);
@@ -491,6 +504,9 @@ public final class Trainer {
                     cursor.global++;
                     cursor.step++;
                     windowSteps++;
+                    listener.stepDone(new TrainingListener.Step(g.number(), rank, g.world(), epoch, cursor.global,
+                            (long) config.trainEpochs() * stepsPerEpoch, r.loss(), lr,
+                            (System.nanoTime() - stepStart) / 1e9, config.trainBatchSize()));
                     boolean last = b.step() == stepsPerEpoch - 1;
                     if (metrics != null && (globalStep % config.logPeriod() == 0 || last)) {
                         double secs = (System.nanoTime() - windowStart) / 1e9;
