@@ -29,7 +29,7 @@ public final class WorkerMain {
 
     /**
      * {@code --job J --zk CONNECT [--host H] [--session-timeout-ms T] [--token-file F]
-     * [--model-class C] [--optimizer-class C]}.
+     * [--model-class C] [--optimizer-class C] [--metrics-port P]} (P: 0 any free port, the default; -1 none).
      */
     public static void main(String[] args) {
         System.setOut(System.err); // a worker has no results to print; library chatter joins the log
@@ -58,6 +58,7 @@ public final class WorkerMain {
         String model = null;
         String optimizer = null;
         long sessionMs = 10_000;
+        int metricsPort = 0;
         List<String> rest = new ArrayList<>(List.of(args));
         for (int i = 0; i < rest.size(); i += 2) {
             String k = rest.get(i);
@@ -73,6 +74,7 @@ public final class WorkerMain {
                 case "--session-timeout-ms" -> sessionMs = Long.parseLong(v);
                 case "--model-class" -> model = v;
                 case "--optimizer-class" -> optimizer = v;
+                case "--metrics-port" -> metricsPort = Integer.parseInt(v);
                 default -> throw new IllegalArgumentException("worker option : " + k + " (unknown)");
             }
         }
@@ -84,7 +86,8 @@ public final class WorkerMain {
             throw new IllegalArgumentException("job token : missing (expected: --token-file F or the environment"
                     + " variable " + TOKEN_ENV + ")");
         }
-        return new ElasticWorker.Options(job, zk, zkAuth, token, host, Duration.ofMillis(sessionMs), model, optimizer);
+        return new ElasticWorker.Options(job, zk, zkAuth, token, host, Duration.ofMillis(sessionMs), model, optimizer,
+                metricsPort);
     }
 
     private static void debug(Throwable e) {
