@@ -49,6 +49,7 @@ import picocli.CommandLine.UnmatchedArgumentException;
             BenchCommand.class,
             TrainCommand.class,
             CoordinatorCommand.class,
+            DashboardCommand.class,
             WorkerCommand.class,
             TestCommand.class,
             ExportCommand.class,

@@ -7,6 +7,7 @@ import java.util.concurrent.Callable;
 import org.plsc4j.checkpoint.Checkpoints;
 import org.plsc4j.core.TrainConfig;
 import org.plsc4j.elastic.Jobs;
+import org.plsc4j.dashboard.DashboardServer;
 import org.plsc4j.elastic.LocalLauncher;
 import org.plsc4j.worker.Trainer;
 import picocli.CommandLine.Command;
@@ -37,6 +38,9 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--workers", defaultValue = "1", description = "Local worker processes (default: ${DEFAULT-VALUE}).")
     int workers;
 
+    @Mixin
+    DashboardOptions dashboard;
+
     @Override
     public Integer call() throws Exception {
         if (workers < 1) {
@@ -44,7 +48,18 @@ final class TrainCommand implements Callable<Integer> {
         }
         TrainConfig cfg = job.load(List.of());
         if (workers == 1) {
+            if (dashboard.enabled()) {
+                throw new ParameterException(spec.commandLine(), "--dashboard-port : " + dashboard.port + " (expected:"
+                        + " with --workers >= 2, which runs a coordinator; for one worker use plsc4j dashboard --dir "
+                        + cfg.modelSaveDir() + ")");
+            }
             Jobs.trainInProcess(cfg, null, null);
+        } else if (dashboard.enabled()) {
+            try (LocalLauncher.Job j = LocalLauncher.start(cfg, workers, null, null)) {
+                DashboardServer d = j.startDashboard(dashboard.host, dashboard.port);
+                System.err.println("dashboard " + d.url() + "#token=" + j.token());
+                j.await();
+            }
         } else {
             LocalLauncher.train(cfg, workers, null, null);
         }

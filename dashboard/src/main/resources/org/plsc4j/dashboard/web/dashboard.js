@@ -18,7 +18,11 @@
   function el(tag, attrs, text) {
     const e = tag.startsWith('svg:') ? document.createElementNS(SVG, tag.slice(4)) : document.createElement(tag);
     for (const [k, v] of Object.entries(attrs || {})) {
-      e.setAttribute(k, v);
+      if (k === 'color') {
+        e.style.color = v; // through the CSSOM: the page's Content-Security-Policy forbids inline style attributes
+      } else {
+        e.setAttribute(k, v);
+      }
     }
     if (text !== undefined) {
       e.textContent = text;
@@ -127,7 +131,7 @@
       cells.forEach((v, i) => {
         const td = el('td', {}, String(v));
         if (i === 0 && hasRange) {
-          td.prepend(el('span', { style: `color:${colorOf(w.rank)}` }, '■ '));
+          td.prepend(el('span', { color: colorOf(w.rank) }, '■ '));
         }
         tr.appendChild(td);
       });
@@ -227,7 +231,7 @@
       }
     });
     const legend = box.querySelector('.legend');
-    legend.replaceChildren(...series.map((s, i) => el('span', { style: `color:${s.color || COLORS[i]}` },
+    legend.replaceChildren(...series.map((s, i) => el('span', { color: s.color || COLORS[i] },
       '— ' + s.name + (s.points.length ? ' ' + fmt(s.points[s.points.length - 1][1]) : ''))));
   }
 
