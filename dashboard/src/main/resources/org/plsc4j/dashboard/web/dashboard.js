@@ -163,7 +163,7 @@
     return out;
   }
 
-  function chart(id, title, series, markers, t0) {
+  function chart(id, title, series, markers, xr) {
     let box = document.getElementById('box-' + id);
     if (!box) {
       box = el('div', { class: 'chart', id: 'box-' + id });
@@ -181,11 +181,9 @@
       svg.appendChild(el('svg:text', { x: W / 2, y: H / 2, 'text-anchor': 'middle' }, 'no data yet'));
       return;
     }
-    let x0 = Math.min(...pts.map(p => p[0])), x1 = Math.max(...pts.map(p => p[0]));
+    // every chart spans the same time range (the job's so far), so generation markers line up
+    let x0 = xr[0], x1 = xr[1];
     let y0 = Math.min(...pts.map(p => p[1])), y1 = Math.max(...pts.map(p => p[1]));
-    for (const m of markers) {
-      x1 = Math.max(x1, m.x);
-    }
     if (x1 === x0) {
       x1 = x0 + 1;
     }
@@ -240,23 +238,25 @@
     const x = p => (p.t_ms - t0) / 1000;
     const markers = (s.generations || []).filter(g => g.t_ms).map(g => ({ x: (g.t_ms - t0) / 1000,
       number: g.number, text: g.text }));
+    const xs = state.train.map(x).concat((s.eval || []).map(x), markers.map(m => m.x));
+    const xr = xs.length ? [Math.min(...xs), Math.max(...xs)] : [0, 1];
     const series = (name, field, color) => ({ name, color,
       points: state.train.filter(p => p[field] !== undefined && p[field] !== null).map(p => [x(p), p[field]]) });
-    chart('loss', 'loss', [series('loss', 'loss', COLORS[0])], markers, t0);
-    chart('lr', 'learning rate', [series('lr', 'lr', COLORS[1])], markers, t0);
-    chart('sps', 'samples / s', [series('samples/s', 'samples_per_sec', COLORS[2])], markers, t0);
+    chart('loss', 'loss', [series('loss', 'loss', COLORS[0])], markers, xr);
+    chart('lr', 'learning rate', [series('lr', 'lr', COLORS[1])], markers, xr);
+    chart('sps', 'samples / s', [series('samples/s', 'samples_per_sec', COLORS[2])], markers, xr);
     if (state.train.some(p => p.acc1 !== undefined)) {
       chart('acc', 'training accuracy (calc_acc)', [series('acc1', 'acc1', COLORS[3]),
-        series('acc5', 'acc5', COLORS[4])], markers, t0);
+        series('acc5', 'acc5', COLORS[4])], markers, xr);
     }
     if (state.train.some(p => p.loss_scale !== undefined)) {
-      chart('scale', 'loss scale (use_fp16)', [series('loss scale', 'loss_scale', COLORS[5])], markers, t0);
+      chart('scale', 'loss scale (use_fp16)', [series('loss scale', 'loss_scale', COLORS[5])], markers, xr);
     }
     if (s.eval && s.eval.length) {
       const names = [...new Set(s.eval.flatMap(e => Object.keys(e.accuracy)))];
       chart('val', 'val_targets accuracy (per evaluation)', names.map((n, i) => ({ name: n, color: COLORS[(i + 3) % 8],
         dots: true, points: s.eval.filter(e => e.accuracy[n] !== undefined).map(e => [x(e), e.accuracy[n]]) })),
-      markers, t0);
+      markers, xr);
     }
   }
 
