@@ -22,6 +22,7 @@ import org.plsc4j.core.TrainConfig;
 import org.plsc4j.core.TrainConfigs;
 import org.plsc4j.dashboard.DashboardServer;
 import org.plsc4j.dashboard.JobView;
+import org.plsc4j.metrics.PlscMetrics;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -143,6 +144,15 @@ public final class JobCoordinator implements AutoCloseable {
 
     private void refresh() {
         try {
+            String job = store.paths().jobId();
+            store.readStatus().ifPresent(st -> {
+                PlscMetrics.JOB_GENERATION.labelValues(job).set(st.generation());
+                PlscMetrics.JOB_REGISTERED.labelValues(job).set(st.registered());
+            });
+            store.currentGeneration().ifPresent(g -> {
+                PlscMetrics.JOB_WORLD_SIZE.labelValues(job).set(g.worldSize());
+                PlscMetrics.JOB_RESTARTS.labelValues(job).set(g.restarts());
+            });
             Optional<JobStatus> s = store.readTerminalStatus();
             if (s.isPresent()) {
                 synchronized (lock) {

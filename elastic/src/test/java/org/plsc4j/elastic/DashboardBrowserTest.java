@@ -137,7 +137,10 @@ class DashboardBrowserTest {
                 assertTrue(m.contains("plsc4j_offheap_javacpp_bytes"), u);
                 get(http, u, "wrong-token", 401);
             }
-            assertTrue(get(http, dash.url() + "metrics", job.token(), 200).contains("jvm_memory_used_bytes"));
+            String coordinatorMetrics = get(http, dash.url() + "metrics", job.token(), 200);
+            assertTrue(coordinatorMetrics.contains("jvm_memory_used_bytes"), coordinatorMetrics);
+            assertTrue(coordinatorMetrics.contains("plsc4j_job_world_size{job=\"" + job.name() + "\"} 2.0"),
+                    coordinatorMetrics);
             get(http, dash.url() + "api/state", null, 401);
 
             // an epoch ended: its checkpoint and the val_targets accuracy are on the page

@@ -79,6 +79,19 @@ public final class PlscMetrics {
             .help("Bytes of FC rows written to or read from the shard store.").labelNames("direction")
             .register(REGISTRY);
 
+    /** The job's current generation, as its coordinator sees it. */
+    public static final Gauge JOB_GENERATION = Gauge.builder().name("plsc4j_job_generation")
+            .help("Current generation of the job (coordinator).").labelNames("job").register(REGISTRY);
+    /** The current generation's world size. */
+    public static final Gauge JOB_WORLD_SIZE = Gauge.builder().name("plsc4j_job_world_size")
+            .help("World size of the job's current generation (coordinator).").labelNames("job").register(REGISTRY);
+    /** Restarts used so far (generations caused by lost workers). */
+    public static final Gauge JOB_RESTARTS = Gauge.builder().name("plsc4j_job_restarts")
+            .help("Restarts the job has used (coordinator).").labelNames("job").register(REGISTRY);
+    /** Registered workers (members and standbys). */
+    public static final Gauge JOB_REGISTERED = Gauge.builder().name("plsc4j_job_registered_workers")
+            .help("Workers registered in the job (coordinator).").labelNames("job").register(REGISTRY);
+
     private PlscMetrics() {
     }
 
