@@ -76,6 +76,12 @@ class LiveViewTest {
                 assertEquals(3, s.at("/job/max_restarts").asInt());
                 assertEquals(45.0, s.at("/job/eta_s").asDouble(), 1e-9, "(100 - 10) steps at 2 steps/s");
                 assertEquals(1, s.at("/train/total").asInt(), "curves from the configured model_save_dir");
+                // a dashboard that cannot read model_save_dir draws rank 0's reports instead
+                JsonNode elsewhere = JobView.live(admin, job, dir.resolve("not-here")).snapshot(0);
+                assertEquals("reports", elsewhere.path("curves_source").asText(), elsewhere.toString());
+                assertEquals(1, elsewhere.at("/train/total").asInt());
+                assertEquals(9, elsewhere.at("/train/points/0/step").asLong(), "the step before the reported counter");
+                assertEquals(3.0, elsewhere.at("/train/points/0/loss").asDouble());
                 Map<String, JsonNode> rows = byId(s);
                 assertEquals("training", rows.get(regs.get(0).workerId()).path("state").asText());
                 assertEquals(0, rows.get(regs.get(0).workerId()).path("class_start").asInt());

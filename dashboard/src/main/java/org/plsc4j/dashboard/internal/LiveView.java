@@ -44,6 +44,8 @@ public final class LiveView implements JobView {
     private final Map<Long, Long> generationTimes = new HashMap<>();
     private final Map<String, WorkerReport> lastReports = new HashMap<>();
     private final Map<String, WorkerInfo> lastInfo = new HashMap<>();
+    /** Curve points from rank 0's reports, for when metrics.jsonl is not readable here. */
+    private final List<ObjectNode> reported = new ArrayList<>();
 
     /** The view of {@code job}; {@code modelSaveDir} null to read it from the job's configuration. */
     public LiveView(CuratorFramework client, String job, Path modelSaveDir) {
@@ -154,7 +156,27 @@ public final class LiveView implements JobView {
         ArrayNode events = out.putArray("events");
         evs.subList(Math.max(0, evs.size() - Snapshots.MAX_EVENTS), evs.size()).forEach(events::add);
 
-        Snapshots.curves(out, m, since);
+        if (lead != null && (reported.isEmpty()
+                || reported.get(reported.size() - 1).path("step").asLong() != lead.step() - 1)
+                && Double.isFinite(lead.loss()) && lead.step() > 0) {
+            ObjectNode p = Snapshots.JSON.createObjectNode();
+            p.put("t_ms", lead.timeMillis());
+            p.put("step", lead.step() - 1);
+            p.put("epoch", lead.epoch());
+            p.put("loss", lead.loss());
+            Snapshots.putFinite(p, "lr", lead.lr());
+            Snapshots.putFinite(p, "samples_per_sec", lead.samplesPerSec());
+            p.put("world_size", gen == null ? 0 : gen.worldSize());
+            reported.add(p);
+        }
+        if (m.trainCount() > 0 || reported.isEmpty()) {
+            Snapshots.curves(out, m, since);
+        } else {
+            // metrics.jsonl is not readable from here (another machine): the points rank 0 reported
+            // while this dashboard watched
+            out.put("curves_source", "reports");
+            Snapshots.curves(out, reported, List.of(), since);
+        }
         return out;
     }
 

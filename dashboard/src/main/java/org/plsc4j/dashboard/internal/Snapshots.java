@@ -23,20 +23,25 @@ final class Snapshots {
 
     /** Adds {@code train} (points from index {@code since}), {@code eval}. */
     static void curves(ObjectNode out, MetricsFile m, long since) {
-        int total = m.trainCount();
+        curves(out, m.train(), m.evals(), since);
+    }
+
+    /** Adds {@code train} (of {@code trainLines}, from index {@code since}) and {@code eval}. */
+    static void curves(ObjectNode out, List<ObjectNode> trainLines, List<ObjectNode> evalLines, long since) {
+        int total = trainLines.size();
         int from = since < 0 || since > total ? 0 : (int) since;
         ObjectNode train = out.putObject("train");
         train.put("offset", from);
         train.put("total", total);
         ArrayNode pts = train.putArray("points");
-        for (ObjectNode o : m.trainFrom(from)) {
+        for (ObjectNode o : trainLines.subList(from, total)) {
             ObjectNode p = pts.addObject();
             p.put("t_ms", o.path("t_ms").asLong());
             copy(o, p, "step", "epoch", "loss", "lr", "samples_per_sec", "world_size", "acc1", "acc5", "loss_scale",
                     "skipped_steps");
         }
         ArrayNode ev = out.putArray("eval");
-        for (ObjectNode o : m.evals()) {
+        for (ObjectNode o : evalLines) {
             ObjectNode p = ev.addObject();
             p.put("t_ms", o.path("t_ms").asLong());
             copy(o, p, "step", "epoch");
