@@ -95,7 +95,8 @@
         fill: colorOf(w.rank) }));
       g.appendChild(el('svg:title', {}, `rank ${w.rank} · ${w.id} · classes [${w.class_start}, ${w.class_end})`));
       if (x1 - x0 > 70) {
-        g.appendChild(el('svg:text', { x: x0 + 6, y: 18 }, `rank ${w.rank} · ${w.id}`));
+        g.appendChild(el('svg:text', { x: x0 + 6, y: 18 },
+          w.id === `rank ${w.rank}` ? w.id : `rank ${w.rank} · ${w.id}`));
       }
       svg.appendChild(g);
     }
