@@ -59,7 +59,7 @@ class DashboardBrowserTest {
     private static final int CLASSES = 60;
     private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
     private static final Path DRIVER = Path.of("/usr/bin/chromedriver");
-    private static final Duration WAIT = Duration.ofSeconds(90);
+    private static final Duration WAIT = Duration.ofSeconds(120);
 
     @TempDir
     static Path dir;
@@ -73,7 +73,7 @@ class DashboardBrowserTest {
     }
 
     @Test
-    @Timeout(value = 3, unit = TimeUnit.MINUTES)
+    @Timeout(value = 4, unit = TimeUnit.MINUTES)
     void thePageFollowsAJobThroughAWorkerLossWithoutReloading() throws Exception {
         assumeTrue(Files.isExecutable(CHROMIUM) && Files.isExecutable(DRIVER),
                 "no browser: " + CHROMIUM + " and " + DRIVER + " are needed (Debian: apt-get install chromium"

@@ -96,6 +96,7 @@ public final class DirView implements JobView {
         }
         ArrayNode ev = out.putArray("events");
         Snapshots.events(ev, events.subList(Math.max(0, events.size() - Snapshots.MAX_EVENTS), events.size()), true);
+        out.put("curves_source", "metrics.jsonl");
         Snapshots.curves(out, metrics, since);
         return out;
     }

@@ -170,6 +170,7 @@ public final class LiveView implements JobView {
             reported.add(p);
         }
         if (m.trainCount() > 0 || reported.isEmpty()) {
+            out.put("curves_source", "metrics.jsonl");
             Snapshots.curves(out, m, since);
         } else {
             // metrics.jsonl is not readable from here (another machine): the points rank 0 reported

@@ -308,6 +308,16 @@
       return;
     }
     const s = await r.json();
+    if (s.curves_source !== state.source) {
+      // the points now come from elsewhere (metrics.jsonl became readable): start the curves over
+      const usable = state.source === undefined || s.train.offset === 0;
+      state.source = s.curves_source;
+      state.train = [];
+      state.since = 0;
+      if (!usable) {
+        return;
+      }
+    }
     if (s.train.offset === 0 && state.since !== 0) {
       state.train = [];
     }
