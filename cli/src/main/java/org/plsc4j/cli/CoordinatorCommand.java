@@ -11,6 +11,7 @@ import java.util.Optional;
 import java.util.concurrent.Callable;
 import org.plsc4j.coordinator.JobStatus;
 import org.plsc4j.core.TrainConfig;
+import org.plsc4j.dashboard.DashboardServer;
 import org.plsc4j.elastic.ElasticWorker;
 import org.plsc4j.elastic.JobCoordinator;
 import picocli.CommandLine.Command;
@@ -60,6 +61,9 @@ final class CoordinatorCommand implements Callable<Integer> {
             description = "Registry quiet time before a generation below max workers (default: ${DEFAULT-VALUE}).")
     long settleMs;
 
+    @Mixin
+    DashboardOptions dashboard;
+
     @Option(names = "--token-file", description = "Where to write the job token (default: model_save_dir/<job>.token).")
     Path tokenFile;
 
@@ -85,6 +89,10 @@ final class CoordinatorCommand implements Callable<Integer> {
         try (JobCoordinator c = JobCoordinator.start(cfg, new JobCoordinator.Options(name, zk,
                 System.getenv(ElasticWorker.ZK_AUTH_ENV), min, max, restarts, Duration.ofMillis(settleMs), zkData), token)) {
             spec.commandLine().getOut().println("job " + name + " zk " + c.connectString() + " token-file " + tf);
+            if (dashboard.enabled()) {
+                DashboardServer d = c.startDashboard(dashboard.host, dashboard.port, token, null);
+                spec.commandLine().getOut().println("dashboard " + d.url() + "#token=" + token);
+            }
             spec.commandLine().getOut().flush();
             Optional<JobStatus> end = Optional.empty();
             while (end.isEmpty()) {

@@ -50,6 +50,7 @@ import picocli.CommandLine.UnmatchedArgumentException;
             BenchCommand.class,
             TrainCommand.class,
             CoordinatorCommand.class,
+            DashboardCommand.class,
             WorkerCommand.class,
             TestCommand.class,
             ExportCommand.class,

@@ -8,6 +8,7 @@ import org.plsc4j.checkpoint.Checkpoints;
 import org.plsc4j.core.Device;
 import org.plsc4j.core.TrainConfig;
 import org.plsc4j.elastic.Jobs;
+import org.plsc4j.dashboard.DashboardServer;
 import org.plsc4j.elastic.LocalLauncher;
 import org.plsc4j.worker.Trainer;
 import picocli.CommandLine.Command;
@@ -43,6 +44,9 @@ final class TrainCommand implements Callable<Integer> {
                 + " them (needs a -Pcuda build) (default: ${DEFAULT-VALUE}).")
     String device;
 
+    @Mixin
+    DashboardOptions dashboard;
+
     @Override
     public Integer call() throws Exception {
         if (workers < 1) {
@@ -54,7 +58,18 @@ final class TrainCommand implements Callable<Integer> {
         if (dev.isCuda()) {
             LocalLauncher.train(cfg, workers, null, null, dev);
         } else if (workers == 1) {
+            if (dashboard.enabled()) {
+                throw new ParameterException(spec.commandLine(), "--dashboard-port : " + dashboard.port + " (expected:"
+                        + " with --workers >= 2, which runs a coordinator; for one worker use plsc4j dashboard --dir "
+                        + cfg.modelSaveDir() + ")");
+            }
             Jobs.trainInProcess(cfg, null, null);
+        } else if (dashboard.enabled()) {
+            try (LocalLauncher.Job j = LocalLauncher.start(cfg, workers, null, null)) {
+                DashboardServer d = j.startDashboard(dashboard.host, dashboard.port);
+                System.err.println("dashboard " + d.url() + "#token=" + j.token());
+                j.await();
+            }
         } else {
             LocalLauncher.train(cfg, workers, null, null);
         }

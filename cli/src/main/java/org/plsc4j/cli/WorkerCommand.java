@@ -47,6 +47,11 @@ final class WorkerCommand implements Callable<Integer> {
             description = "cpu or cuda:K (GPU K; needs a -Pcuda build, see README \"GPU workers\") (default: ${DEFAULT-VALUE}).")
     String device;
 
+    @Option(names = "--metrics-port", defaultValue = "0",
+            description = "Port of this worker's Prometheus /metrics on --host (0: any free port, -1: none; default:"
+                    + " ${DEFAULT-VALUE}). It needs the job token; its address is in the worker's report.")
+    int metricsPort;
+
     @Override
     public Integer call() throws Exception {
         String token = tokenFile != null ? Files.readString(tokenFile, StandardCharsets.UTF_8).strip()
@@ -56,7 +61,7 @@ final class WorkerCommand implements Callable<Integer> {
                     + " environment variable " + ElasticWorker.TOKEN_ENV + ")");
         }
         ElasticWorker.Options o = new ElasticWorker.Options(job, zk, System.getenv(ElasticWorker.ZK_AUTH_ENV), token,
-                host, Duration.ofMillis(sessionTimeoutMs), null, null, device);
+                host, Duration.ofMillis(sessionTimeoutMs), null, null, device, metricsPort);
         Trainer.Summary s = ElasticWorker.run(o);
         spec.commandLine().getOut().println("worker done: " + s.losses().size() + " steps, last checkpoint "
                 + s.lastCheckpoint());

@@ -18,6 +18,8 @@ import java.util.regex.Pattern;
  *                                     "finished" are terminal)
  *     /leader                         Curator LeaderLatch of the coordinators
  *     /rendezvous/&lt;g&gt;/rank-&lt;r&gt;        "host:port" of rank r for generation g
+ *     /reports/w-&lt;sequence&gt;            EPHEMERAL, WorkerReport JSON: the worker's live progress (step,
+ *                                     steps/s, flush version, /metrics address), rewritten at most once a second
  * </pre>
  *
  * <p>Why one subtree per job: ACLs, cleanup and inspection ({@code zkCli ls -R}) work per job.
@@ -106,6 +108,16 @@ public final class JobPaths {
     /** The parent of the per-generation rendezvous nodes. */
     public String rendezvous() {
         return root + "/rendezvous";
+    }
+
+    /** The parent of the workers' live progress reports ({@link WorkerReport}). */
+    public String reports() {
+        return root + "/reports";
+    }
+
+    /** The live report node of worker {@code workerId}. */
+    public String report(String workerId) {
+        return reports() + "/" + workerId;
     }
 
     /** The rendezvous node of generation {@code g}. */

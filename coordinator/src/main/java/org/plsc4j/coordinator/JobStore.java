@@ -4,8 +4,10 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.TreeMap;
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.imps.CuratorFrameworkState;
 import org.apache.zookeeper.CreateMode;
@@ -273,6 +275,41 @@ public final class JobStore {
         } catch (Exception e) {
             throw failure("read " + paths.status(), e);
         }
+    }
+
+    /**
+     * The workers' live reports ({@link WorkerReport}), by worker id; empty when none was written
+     * (or the job predates reports). A report that cannot be parsed is left out.
+     */
+    public Map<String, WorkerReport> readReports() {
+        List<String> names;
+        try {
+            names = client.getChildren().forPath(paths.reports());
+        } catch (KeeperException.NoNodeException e) {
+            return Map.of();
+        } catch (Exception e) {
+            throw failure("list " + paths.reports(), e);
+        }
+        Map<String, WorkerReport> out = new TreeMap<>();
+        for (String name : names) {
+            String path = paths.report(name);
+            try {
+                out.put(name, Json.report(client.getData().forPath(path), path));
+            } catch (KeeperException.NoNodeException gone) {
+                // the worker left between the listing and the read
+            } catch (CoordinatorException unreadable) {
+                // a report of another version: not ours to judge here
+            } catch (Exception e) {
+                throw failure("read " + path, e);
+            }
+        }
+        return out;
+    }
+
+    /** When {@code path} (a node of this job, e.g. a generation) was created, in epoch milliseconds; 0 if absent. */
+    public long createdMillis(String path) {
+        Stat stat = call("stat " + path, () -> client.checkExists().forPath(path));
+        return stat == null ? 0 : stat.getCtime();
     }
 
     /** Deletes the rendezvous nodes of generations below {@code g} (best effort housekeeping). */

@@ -14,14 +14,17 @@ import org.plsc4j.coordinator.CoordinatorException;
 import org.plsc4j.coordinator.JobStore;
 import org.plsc4j.coordinator.WorkerInfo;
 import org.plsc4j.coordinator.WorkerRegistration;
+import org.plsc4j.coordinator.WorkerReporter;
 import org.plsc4j.coordinator.ZkClients;
 import org.plsc4j.core.Device;
 import org.plsc4j.core.FcEngine;
 import org.plsc4j.core.TrainConfig;
 import org.plsc4j.core.TrainConfigs;
+import org.plsc4j.dashboard.DashboardServer;
 import org.plsc4j.elastic.internal.CoordinatedMembership;
 import org.plsc4j.elastic.internal.HdfsCheckpointSync;
 import org.plsc4j.elastic.internal.ShardStoreRows;
+import org.plsc4j.elastic.internal.WorkerProgress;
 import org.plsc4j.shardstore.ShardStore;
 import org.plsc4j.shardstore.ShardStoreConfig;
 import org.plsc4j.shardstore.ShardStores;
@@ -54,6 +57,9 @@ public final class ElasticWorker {
     /** How long any single collective operation may wait (an evaluation holds peers at a barrier). */
     public static final Duration OP_TIMEOUT = Duration.ofMinutes(30);
 
+    /** How often at most a worker rewrites its live report in ZooKeeper. */
+    public static final Duration REPORT_INTERVAL = Duration.ofSeconds(1);
+
     /**
      * What a worker needs to join a job.
      *
@@ -67,14 +73,28 @@ public final class ElasticWorker {
      * @param optimizerClass an Optimizer class name, or null for SGD momentum
      * @param device "cpu" or "cuda:K" (see {@link Device}); registered with the worker, so that a
      *     generation never mixes device kinds
+     * @param metricsPort the port of this worker's Prometheus {@code /metrics} on {@code host} (0: any
+     *     free port, -1: none); it needs the job token, and its address is in the worker's report
      */
     public record Options(String job, String zk, String zkAuth, String token, String host, Duration sessionTimeout,
-                          String modelClass, String optimizerClass, String device) {
+                          String modelClass, String optimizerClass, String device, int metricsPort) {
 
-        /** On the CPU. */
+        /** On the CPU, /metrics on any free port. */
         public Options(String job, String zk, String zkAuth, String token, String host, Duration sessionTimeout,
                        String modelClass, String optimizerClass) {
-            this(job, zk, zkAuth, token, host, sessionTimeout, modelClass, optimizerClass, "cpu");
+            this(job, zk, zkAuth, token, host, sessionTimeout, modelClass, optimizerClass, "cpu", 0);
+        }
+
+        /** On {@code device}, /metrics on any free port. */
+        public Options(String job, String zk, String zkAuth, String token, String host, Duration sessionTimeout,
+                       String modelClass, String optimizerClass, String device) {
+            this(job, zk, zkAuth, token, host, sessionTimeout, modelClass, optimizerClass, device, 0);
+        }
+
+        /** On the CPU, /metrics on {@code metricsPort}. */
+        public Options(String job, String zk, String zkAuth, String token, String host, Duration sessionTimeout,
+                       String modelClass, String optimizerClass, int metricsPort) {
+            this(job, zk, zkAuth, token, host, sessionTimeout, modelClass, optimizerClass, "cpu", metricsPort);
         }
 
         /** Checks the fields. */
@@ -85,6 +105,10 @@ public final class ElasticWorker {
             Objects.requireNonNull(token, "token");
             Objects.requireNonNull(host, "host");
             Objects.requireNonNull(sessionTimeout, "sessionTimeout");
+            if (metricsPort < -1 || metricsPort > 65535) {
+                throw new IllegalArgumentException("metrics_port : " + metricsPort + " (expected: -1 (none), 0 (any)"
+                        + " or a port 1..65535)");
+            }
         }
     }
 
@@ -136,18 +160,27 @@ public final class ElasticWorker {
             }
             TrainConfig cfg = TrainConfigs.bind((ObjectNode) new ObjectMapper().readTree(store.readConfig()),
                     "zookeeper " + store.paths().config());
-            try (ShardStore shards = openStore(cfg);
+            WorkerProgress.registerMemoryGauges();
+            try (DashboardServer metrics = o.metricsPort() < 0 ? null : DashboardServer.builder().host(o.host())
+                        .port(o.metricsPort()).token(o.token()).build().start();
+                 ShardStore shards = openStore(cfg);
                  WorkerRegistration reg = WorkerRegistration.register(client, o.job(),
                          WorkerInfo.thisProcess(o.host(), 0, device.toString()));
-                 CoordinatedMembership m = new CoordinatedMembership(client, o.job(), o.token(), reg, o.host(),
-                         Duration.ofSeconds(cfg.rendezvousTimeout()), OP_TIMEOUT, new ShardStoreRows(shards, o.job()),
-                         device.isCuda() ? "nccl" : "netty");
-                 CheckpointSync sync = HdfsCheckpointSync.forConfig(cfg)) {
-                LOG.info("worker {} registered in job {} (store {}, pid {})", reg.workerId(), o.job(), shards.name(),
-                        ProcessHandle.current().pid());
-                BaseModel model = WorkerClasses.instantiate(o.modelClass(), BaseModel.class);
-                Optimizer opt = WorkerClasses.instantiate(o.optimizerClass(), Optimizer.class);
-                return new Trainer(cfg, m, model, opt, o.job()).checkpointSync(sync).train();
+                 WorkerReporter reporter = new WorkerReporter(client, o.job(), reg.workerId(), REPORT_INTERVAL).start()) {
+                ShardStoreRows rows = new ShardStoreRows(shards, o.job());
+                WorkerProgress progress = new WorkerProgress(reporter, reg.workerId(), o.host(), device.toString(),
+                        metrics == null ? "" : metrics.url() + "metrics", rows::lastVersion);
+                progress.waiting();
+                try (CoordinatedMembership m = new CoordinatedMembership(client, o.job(), o.token(), reg, o.host(),
+                         Duration.ofSeconds(cfg.rendezvousTimeout()), OP_TIMEOUT, rows, device.isCuda() ? "nccl" : "netty");
+                     CheckpointSync sync = HdfsCheckpointSync.forConfig(cfg)) {
+                    LOG.info("worker {} registered in job {} (store {}, pid {}{})", reg.workerId(), o.job(),
+                            shards.name(), ProcessHandle.current().pid(),
+                            metrics == null ? "" : ", metrics on " + metrics.url() + "metrics");
+                    BaseModel model = WorkerClasses.instantiate(o.modelClass(), BaseModel.class);
+                    Optimizer opt = WorkerClasses.instantiate(o.optimizerClass(), Optimizer.class);
+                    return new Trainer(cfg, m, model, opt, o.job()).checkpointSync(sync).listener(progress).train();
+                }
             }
         }
     }

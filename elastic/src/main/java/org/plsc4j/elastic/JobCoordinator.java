@@ -2,6 +2,7 @@ package org.plsc4j.elastic;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
@@ -19,6 +20,9 @@ import org.plsc4j.coordinator.JobStore;
 import org.plsc4j.coordinator.ZkClients;
 import org.plsc4j.core.TrainConfig;
 import org.plsc4j.core.TrainConfigs;
+import org.plsc4j.dashboard.DashboardServer;
+import org.plsc4j.dashboard.JobView;
+import org.plsc4j.metrics.PlscMetrics;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -70,6 +74,7 @@ public final class JobCoordinator implements AutoCloseable {
     private final JobStore store;
     private final Object lock = new Object();
     private JobStatus terminal; // guarded by lock
+    private DashboardServer dashboard; // guarded by lock
 
     private JobCoordinator(EmbeddedZooKeeper embedded, CuratorFramework client, Coordinator coordinator,
                            JobStore store) {
@@ -141,6 +146,15 @@ public final class JobCoordinator implements AutoCloseable {
 
     private void refresh() {
         try {
+            String job = store.paths().jobId();
+            store.readStatus().ifPresent(st -> {
+                PlscMetrics.JOB_GENERATION.labelValues(job).set(st.generation());
+                PlscMetrics.JOB_REGISTERED.labelValues(job).set(st.registered());
+            });
+            store.currentGeneration().ifPresent(g -> {
+                PlscMetrics.JOB_WORLD_SIZE.labelValues(job).set(g.worldSize());
+                PlscMetrics.JOB_RESTARTS.labelValues(job).set(g.restarts());
+            });
             Optional<JobStatus> s = store.readTerminalStatus();
             if (s.isPresent()) {
                 synchronized (lock) {
@@ -200,9 +214,32 @@ public final class JobCoordinator implements AutoCloseable {
         }
     }
 
+    /**
+     * Serves the job's dashboard and this process's {@code /metrics} on {@code host:port} (0: any free
+     * port) until {@link #close()}; data routes need {@code token}. {@code modelSaveDir} is where the
+     * curves are read ({@code metrics.jsonl}), null to take it from the job's configuration.
+     *
+     * @throws IOException when the address cannot be bound
+     */
+    public DashboardServer startDashboard(String host, int port, String token, Path modelSaveDir) throws IOException {
+        synchronized (lock) {
+            if (dashboard != null) {
+                throw new IllegalStateException("dashboard : already running on " + dashboard.url());
+            }
+            dashboard = DashboardServer.builder().host(host).port(port).token(token)
+                    .view(JobView.live(client, store.paths().jobId(), modelSaveDir)).build().start();
+            return dashboard;
+        }
+    }
+
     /** Stops the coordinator, its client and the embedded server; idempotent. */
     @Override
     public void close() {
+        synchronized (lock) {
+            if (dashboard != null) {
+                dashboard.close();
+            }
+        }
         statusCache.close();
         close(embedded, client, coordinator);
         synchronized (lock) {

@@ -90,6 +90,19 @@ public final class LocalLauncher {
             return name;
         }
 
+        /** The job token (workers, the dashboard and /metrics require it). */
+        public String token() {
+            return token;
+        }
+
+        /**
+         * Serves the job's dashboard on {@code host:port} (0: any free port) until the job is closed;
+         * it requires the job token ({@link #token()}).
+         */
+        public org.plsc4j.dashboard.DashboardServer startDashboard(String host, int port) throws IOException {
+            return coordinator.startDashboard(host, port, token, Path.of(config.modelSaveDir()));
+        }
+
         /** The coordinator (status, generations). */
         public JobCoordinator coordinator() {
             return coordinator;

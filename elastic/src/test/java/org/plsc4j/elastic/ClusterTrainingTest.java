@@ -71,10 +71,15 @@ class ClusterTrainingTest {
     }
 
     static TrainConfig config(Path save, int epochs, Map<String, Object> extra) {
+        return configFor(data, save, CLASSES, epochs, extra, TestSeed.of("cluster-seed"));
+    }
+
+    /** The tiny mlp job of these tests on {@code data} ({@code classes} classes), as the dashboard test runs it too. */
+    static TrainConfig configFor(Path data, Path save, int classes, int epochs, Map<String, Object> extra, long seed) {
         Map<String, Object> m = new HashMap<>(Map.ofEntries(
                 Map.entry("dataset_dir", data.toString()),
                 Map.entry("model_save_dir", save.toString()),
-                Map.entry("num_classes", CLASSES),
+                Map.entry("num_classes", classes),
                 Map.entry("emb_size", 16),
                 Map.entry("image_shape", List.of(3, 16, 16)),
                 Map.entry("model_name", "mlp"),
@@ -90,7 +95,7 @@ class ClusterTrainingTest {
                 Map.entry("shard_sync_steps", SYNC_STEPS),
                 Map.entry("zk_session_timeout_ms", SESSION_TIMEOUT_MS),
                 Map.entry("rendezvous_timeout", 120),
-                Map.entry("seed", (int) (TestSeed.of("cluster-seed") & 0x7fff))));
+                Map.entry("seed", (int) (seed & 0x7fff))));
         m.putAll(extra);
         return TrainConfigs.bind(TrainConfigs.merged(m), "test");
     }

@@ -95,6 +95,7 @@ public final class Trainer {
     private final Optimizer customOptimizer;
     private final String runId;
     private CheckpointSync checkpointSync = CheckpointSync.NONE;
+    private TrainingListener listener = TrainingListener.NONE;
 
     /**
      * A trainer of a fixed group.
@@ -138,6 +139,16 @@ public final class Trainer {
      */
     public Trainer checkpointSync(CheckpointSync sync) {
         this.checkpointSync = Objects.requireNonNull(sync, "sync");
+        return this;
+    }
+
+    /**
+     * Tells {@code listener} about generations and steps on this rank (live reports, metrics).
+     *
+     * @return this trainer
+     */
+    public Trainer listener(TrainingListener listener) {
+        this.listener = Objects.requireNonNull(listener, "listener");
         return this;
     }
 
@@ -263,6 +274,7 @@ public final class Trainer {
                         config.lossType(), customModel != null ? customModel.getClass().getSimpleName()
                                 : config.modelName(), restored);
             }
+            listener.generationStarted(g.number(), g.rank(), g.world(), g.start(), g.end());
         }
 
         /** Runs epochs from the cursor; true when all are done, false when the generation ended. */
@@ -304,6 +316,7 @@ public final class Trainer {
                     bar.step(cursor.step, "resumed at step " + cursor.step);
                 }
                 while (loader.hasNext()) {
+                    long stepStart = System.nanoTime();
                     if (change.superseded(g)) {
                         return false;
                     }
@@ -321,6 +334,9 @@ public final class Trainer {
                     cursor.global++;
                     cursor.step++;
                     windowSteps++;
+                    listener.stepDone(new TrainingListener.Step(g.number(), rank, g.world(), epoch, cursor.global,
+                            (long) config.trainEpochs() * stepsPerEpoch, r.loss(), lr,
+                            (System.nanoTime() - stepStart) / 1e9, config.trainBatchSize()));
                     boolean last = b.step() == stepsPerEpoch - 1;
                     if (metrics != null && (globalStep % config.logPeriod() == 0 || last)) {
                         double secs = (System.nanoTime() - windowStart) / 1e9;

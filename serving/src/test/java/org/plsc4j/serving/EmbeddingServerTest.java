@@ -125,11 +125,11 @@ class EmbeddingServerTest {
             }
             String metrics = Http.get(p, "/metrics", null).body();
             double batches = Http.metric(metrics, "plsc4j_serving_batch_requests_count");
-            double single = Http.metric(metrics, "plsc4j_serving_batch_requests_bucket{le=\"1\"}");
+            double single = Http.metric(metrics, "plsc4j_serving_batch_requests_bucket{le=\"1.0\"}");
             assertTrue(batches - single >= 1, "no forward pass merged requests:\n" + metrics);
             assertEquals(clients * perClient, Http.metric(metrics, "plsc4j_serving_images_total"));
             assertEquals(clients, Http.metric(metrics,
-                    "plsc4j_serving_requests_total{endpoint=\"/v1/embeddings\",code=\"200\"}"));
+                    "plsc4j_serving_requests_total{code=\"200\",endpoint=\"/v1/embeddings\"}"));
         }
     }
 
@@ -141,7 +141,7 @@ class EmbeddingServerTest {
             assertClose(TinyExport.reference(model, images, false), client.encode(images, false));
             String metrics = small.metricsText();
             assertEquals(0, Http.metric(metrics, "plsc4j_serving_batch_images_count")
-                    - Http.metric(metrics, "plsc4j_serving_batch_images_bucket{le=\"2\"}"), metrics);
+                    - Http.metric(metrics, "plsc4j_serving_batch_images_bucket{le=\"2.0\"}"), metrics);
         }
     }
 
@@ -161,7 +161,7 @@ class EmbeddingServerTest {
         Http.Reply met = Http.get(port, "/metrics", null);
         assertEquals(200, met.status());
         assertTrue(met.body().contains("# TYPE plsc4j_serving_request_duration_seconds histogram"), met.body());
-        assertTrue(Http.metric(met.body(), "plsc4j_serving_requests_total{endpoint=\"/healthz\",code=\"200\"}") >= 1);
+        assertTrue(Http.metric(met.body(), "plsc4j_serving_requests_total{code=\"200\",endpoint=\"/healthz\"}") >= 1);
         assertTrue(met.body().contains("plsc4j_serving_batch_images_bucket{le=\"+Inf\"}"), met.body());
     }
 

@@ -14,6 +14,7 @@ import org.plsc4j.coordinator.JobSpec;
 import org.plsc4j.coordinator.JobStatus;
 import org.plsc4j.coordinator.RankAssignment;
 import org.plsc4j.coordinator.WorkerInfo;
+import org.plsc4j.coordinator.WorkerReport;
 import org.plsc4j.core.ClassLayout;
 
 /** The JSON of the ZooKeeper nodes (field names are the public contract in the README). */
@@ -70,6 +71,58 @@ public final class Json {
         } catch (IllegalArgumentException e) {
             throw new CoordinatorException(where + ": " + e.getMessage(), e);
         }
+    }
+
+    /** WorkerReport → JSON bytes (NaN numbers as null). */
+    public static byte[] report(WorkerReport r) {
+        ObjectNode o = MAPPER.createObjectNode();
+        o.put("worker", r.workerId());
+        o.put("host", r.host());
+        o.put("pid", r.pid());
+        o.put("device", r.device());
+        o.put("generation", r.generation());
+        o.put("rank", r.rank());
+        o.put("class_start", r.classStart());
+        o.put("class_end", r.classEnd());
+        o.put("epoch", r.epoch());
+        o.put("step", r.step());
+        o.put("total_steps", r.totalSteps());
+        putFinite(o, "steps_per_sec", r.stepsPerSec());
+        putFinite(o, "samples_per_sec", r.samplesPerSec());
+        putFinite(o, "loss", r.loss());
+        putFinite(o, "lr", r.lr());
+        o.put("flush_version", r.flushVersion());
+        o.put("metrics_url", r.metricsUrl());
+        o.put("time_ms", r.timeMillis());
+        return bytes(o);
+    }
+
+    /** JSON bytes → WorkerReport. */
+    public static WorkerReport report(byte[] b, String where) {
+        JsonNode o = tree(b, where);
+        try {
+            return new WorkerReport(text(o, "worker", where), text(o, "host", where), number(o, "pid", where),
+                    text(o, "device", where), number(o, "generation", where), integer(o, "rank", where),
+                    integer(o, "class_start", where), integer(o, "class_end", where), integer(o, "epoch", where),
+                    number(o, "step", where), number(o, "total_steps", where), real(o, "steps_per_sec"),
+                    real(o, "samples_per_sec"), real(o, "loss"), real(o, "lr"), number(o, "flush_version", where),
+                    o.path("metrics_url").asText(""), number(o, "time_ms", where));
+        } catch (IllegalArgumentException e) {
+            throw new CoordinatorException(where + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static void putFinite(ObjectNode o, String field, double v) {
+        if (Double.isFinite(v)) {
+            o.put(field, v);
+        } else {
+            o.putNull(field);
+        }
+    }
+
+    private static double real(JsonNode o, String field) {
+        JsonNode v = o.get(field);
+        return v == null || !v.isNumber() ? Double.NaN : v.asDouble();
     }
 
     /** Generation → JSON bytes. */

@@ -100,7 +100,7 @@ public final class CoordinatedMembership implements Membership {
                 Collective c = Collectives.join(collective, cc);
                 LOG.info("worker {} is rank {} of {} in generation {} (classes [{}, {}))", registration.workerId(),
                         a.rank(), g.worldSize(), g.number(), a.classStart(), a.classEnd());
-                return new Member(g.number(), c);
+                return new Member(g.number(), new MeteredCollective(c));
             } catch (CollectiveException e) {
                 if (!superseded(g.number()) && System.nanoTime() - deadline >= 0) {
                     throw e;

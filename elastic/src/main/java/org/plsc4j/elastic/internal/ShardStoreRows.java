@@ -1,9 +1,12 @@
 package org.plsc4j.elastic.internal;
 
+import io.prometheus.metrics.core.datapoints.CounterDataPoint;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicLong;
+import org.plsc4j.metrics.PlscMetrics;
 import org.plsc4j.shardstore.FcBlock;
 import org.plsc4j.shardstore.ShardStore;
 import org.plsc4j.worker.FcRowStore;
@@ -16,6 +19,9 @@ public final class ShardStoreRows implements FcRowStore {
 
     private final ShardStore store;
     private final String job;
+    private final AtomicLong lastVersion = new AtomicLong(-1);
+    private static final CounterDataPoint WRITTEN = PlscMetrics.STORE_BYTES.labelValues("write");
+    private static final CounterDataPoint READ = PlscMetrics.STORE_BYTES.labelValues("read");
 
     /** Rows of job {@code job} in {@code store}. */
     public ShardStoreRows(ShardStore store, String job) {
@@ -26,6 +32,13 @@ public final class ShardStoreRows implements FcRowStore {
     @Override
     public void write(int start, int end, int dim, float[] weights, float[] momentum, long version) {
         store.writeRange(job, start, end, dim, weights, momentum, version);
+        WRITTEN.inc(8.0 * (end - start) * dim);
+        lastVersion.accumulateAndGet(version, Math::max);
+    }
+
+    /** The highest version written through this object (-1: none): the worker's last flush. */
+    public long lastVersion() {
+        return lastVersion.get();
     }
 
     @Override
@@ -58,6 +71,7 @@ public final class ShardStoreRows implements FcRowStore {
             lo = Math.min(lo, x.version());
             hi = Math.max(hi, x.version());
         }
+        READ.inc(8.0 * found * dim);
         return new ReadResult(end - start - found, hi < 0 ? -1 : lo, hi);
     }
 }

@@ -30,7 +30,7 @@ public final class WorkerMain {
 
     /**
      * {@code --job J --zk CONNECT [--host H] [--session-timeout-ms T] [--token-file F]
-     * [--model-class C] [--optimizer-class C]}.
+     * [--model-class C] [--optimizer-class C] [--metrics-port P]} (P: 0 any free port, the default; -1 none).
      */
     public static void main(String[] args) {
         System.setOut(System.err); // a worker has no results to print; library chatter joins the log
@@ -61,6 +61,7 @@ public final class WorkerMain {
         String optimizer = null;
         long sessionMs = 10_000;
         String device = "cpu";
+        int metricsPort = 0;
         List<String> rest = new ArrayList<>(List.of(args));
         for (int i = 0; i < rest.size(); i += 2) {
             String k = rest.get(i);
@@ -77,6 +78,7 @@ public final class WorkerMain {
                 case "--model-class" -> model = v;
                 case "--optimizer-class" -> optimizer = v;
                 case "--device" -> device = v;
+                case "--metrics-port" -> metricsPort = Integer.parseInt(v);
                 default -> throw new IllegalArgumentException("worker option : " + k + " (unknown)");
             }
         }
@@ -89,7 +91,7 @@ public final class WorkerMain {
                     + " variable " + TOKEN_ENV + ")");
         }
         return new ElasticWorker.Options(job, zk, zkAuth, token, host, Duration.ofMillis(sessionMs), model, optimizer,
-                device);
+                device, metricsPort);
     }
 
     private static void debug(Throwable e) {

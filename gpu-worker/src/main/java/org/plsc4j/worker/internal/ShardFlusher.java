@@ -8,6 +8,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.plsc4j.metrics.PlscMetrics;
 import org.plsc4j.worker.FcRowStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -52,6 +53,7 @@ public final class ShardFlusher implements AutoCloseable {
     public boolean flushAsync(int start, int end, INDArray weights, INDArray momentum, long version) {
         if (inFlight != null && !inFlight.isDone()) {
             skipped++;
+            PlscMetrics.FLUSH_SKIPPED.inc();
             return false;
         }
         collect(false);
@@ -113,7 +115,10 @@ public final class ShardFlusher implements AutoCloseable {
     private void write(int start, int end, int dim, float[] weights, float[] momentum, long version) {
         long t0 = System.nanoTime();
         store.write(start, end, dim, weights, momentum, version);
-        writeNanos.addAndGet(System.nanoTime() - t0);
+        long dt = System.nanoTime() - t0;
+        writeNanos.addAndGet(dt);
+        PlscMetrics.FLUSH_SECONDS.observe(dt / 1e9);
+        PlscMetrics.FLUSH_VERSION.set(version);
         written.incrementAndGet();
         bytes.addAndGet(8L * weights.length);
     }

@@ -123,7 +123,7 @@ public final class HttpHandler extends SimpleChannelInboundHandler<FullHttpReque
                 if (allowed(ctx, endpoint, t0, keepAlive, method, HttpMethod.GET)) {
                     FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK,
                             Unpooled.copiedBuffer(metrics.render(), StandardCharsets.UTF_8));
-                    r.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
+                    r.headers().set(HttpHeaderNames.CONTENT_TYPE, ServingMetrics.contentType());
                     respond(ctx, endpoint, t0, keepAlive, r);
                 }
             }

@@ -83,7 +83,7 @@ class BatcherTest {
         }
         assertTrue(batchSizes.stream().allMatch(s -> s <= maxBatch), batchSizes.toString());
         String text = metrics.render();
-        assertTrue(sample(text, "plsc4j_serving_batch_requests_count") > sample(text, "plsc4j_serving_batch_requests_bucket{le=\"1\"}"),
+        assertTrue(sample(text, "plsc4j_serving_batch_requests_count") > sample(text, "plsc4j_serving_batch_requests_bucket{le=\"1.0\"}"),
                 "requests queued behind a running pass were never merged: " + batchSizes + "\n" + text);
         assertEquals(batchSizes.size(), (int) sample(text, "plsc4j_serving_batch_images_count"));
     }

@@ -1,0 +1,2 @@
+/** The dashboard's HTTP routes, job views and the metrics.jsonl reader. */
+package org.plsc4j.dashboard.internal;
