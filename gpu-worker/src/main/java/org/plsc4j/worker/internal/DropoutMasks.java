@@ -7,7 +7,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * Inverted-dropout masks drawn in Java from a seed, exactly as {@link SameDiffBackbone} draws them
+ * Inverted-dropout masks drawn in Java from a seed, for every engine ({@link SameDiffBackbone}, {@link NativeResNetBackbone})
  * (the i-th dropout of a forward with dropout seed s uses {@code mix(mix(configSeed, s), i)}), so
  * that every engine produces the same masks and a run is reproducible and world-size invariant.
  */

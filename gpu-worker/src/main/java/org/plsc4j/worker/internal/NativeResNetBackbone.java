@@ -8,7 +8,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeSet;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -404,33 +403,7 @@ public final class NativeResNetBackbone implements Backbone {
 
     @Override
     public void load(Map<String, INDArray> values) {
-        Map<String, INDArray> expected = new LinkedHashMap<>(registry.params());
-        expected.putAll(registry.state());
-        TreeSet<String> missing = new TreeSet<>(expected.keySet());
-        missing.removeAll(values.keySet());
-        TreeSet<String> extra = new TreeSet<>(values.keySet());
-        extra.removeAll(expected.keySet());
-        List<String> problems = new ArrayList<>();
-        if (!missing.isEmpty()) {
-            problems.add("missing " + missing);
-        }
-        if (!extra.isEmpty()) {
-            problems.add("unexpected " + extra);
-        }
-        for (Map.Entry<String, INDArray> e : expected.entrySet()) {
-            INDArray v = values.get(e.getKey());
-            if (v != null && !Arrays.equals(v.shape(), e.getValue().shape())) {
-                problems.add("shape of " + e.getKey() + " : " + Arrays.toString(v.shape()) + " (expected: "
-                        + Arrays.toString(e.getValue().shape()) + ")");
-            }
-        }
-        if (!problems.isEmpty()) {
-            throw new IllegalArgumentException("backbone load : " + String.join("; ", problems)
-                    + " (expected: exactly the parameters and state of model " + model + ")");
-        }
-        for (Map.Entry<String, INDArray> e : expected.entrySet()) {
-            e.getValue().assign(values.get(e.getKey()));
-        }
+        registry.load(values, String.valueOf(model));
     }
 
     @Override

@@ -1,10 +1,12 @@
 package org.plsc4j.worker.internal;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeSet;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -65,5 +67,41 @@ public final class ParameterRegistry {
 
     void addDropout(DropoutSlot slot) {
         dropouts.add(slot);
+    }
+
+    /**
+     * Copies {@code values} into the registered parameters and state (a checkpoint); the names must be
+     * exactly those registered, with the same shapes, else nothing is copied.
+     *
+     * @throws IllegalArgumentException naming every missing, unexpected or mis-shaped entry
+     */
+    public void load(Map<String, INDArray> values, String model) {
+        Map<String, INDArray> expected = new LinkedHashMap<>(params());
+        expected.putAll(state());
+        TreeSet<String> missing = new TreeSet<>(expected.keySet());
+        missing.removeAll(values.keySet());
+        TreeSet<String> extra = new TreeSet<>(values.keySet());
+        extra.removeAll(expected.keySet());
+        List<String> problems = new ArrayList<>();
+        if (!missing.isEmpty()) {
+            problems.add("missing " + missing);
+        }
+        if (!extra.isEmpty()) {
+            problems.add("unexpected " + extra);
+        }
+        for (Map.Entry<String, INDArray> e : expected.entrySet()) {
+            INDArray v = values.get(e.getKey());
+            if (v != null && !Arrays.equals(v.shape(), e.getValue().shape())) {
+                problems.add("shape of " + e.getKey() + " : " + Arrays.toString(v.shape()) + " (expected: "
+                        + Arrays.toString(e.getValue().shape()) + ")");
+            }
+        }
+        if (!problems.isEmpty()) {
+            throw new IllegalArgumentException("backbone load : " + String.join("; ", problems)
+                    + " (expected: exactly the parameters and state of model " + model + ")");
+        }
+        for (Map.Entry<String, INDArray> e : expected.entrySet()) {
+            e.getValue().assign(values.get(e.getKey()));
+        }
     }
 }

@@ -7,8 +7,6 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.SplittableRandom;
-import java.util.TreeSet;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -130,7 +128,7 @@ public final class SameDiffBackbone implements Backbone {
             long[][] shapes = maskShapes(x);
             long seed = Seeds.mix(config.seed(), dropoutSeed);
             for (int i = 0; i < drops.size(); i++) {
-                feed.put(drops.get(i).mask(), mask(b, shapes[i], drops.get(i).p(), Seeds.mix(seed, i)));
+                feed.put(drops.get(i).mask(), DropoutMasks.mask(b, shapes[i], drops.get(i).p(), Seeds.mix(seed, i), config.dataType()));
             }
         }
         Map<String, INDArray> out = train.output(feed, outputs);
@@ -170,24 +168,6 @@ public final class SameDiffBackbone implements Backbone {
             maskShapes = shapes;
         }
         return maskShapes;
-    }
-
-    /** Inverted-dropout mask [b, perSample...]: 0 with probability p, else 1/(1 − p). */
-    private INDArray mask(long b, long[] perSample, double p, long seed) {
-        long[] shape = new long[perSample.length + 1];
-        shape[0] = b;
-        System.arraycopy(perSample, 0, shape, 1, perSample.length);
-        long n = Arrays.stream(shape).reduce(1, (u, v) -> u * v);
-        if (n > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException("dropout mask size : " + n + " (expected: <= " + Integer.MAX_VALUE + ")");
-        }
-        SplittableRandom rng = new SplittableRandom(seed);
-        double keep = 1.0 / (1.0 - p);
-        double[] m = new double[(int) n];
-        for (int i = 0; i < m.length; i++) {
-            m[i] = rng.nextDouble() < p ? 0.0 : keep;
-        }
-        return Nd4j.create(m, shape, 'c').castTo(config.dataType());
     }
 
     @Override
@@ -267,33 +247,7 @@ public final class SameDiffBackbone implements Backbone {
 
     @Override
     public void load(Map<String, INDArray> values) {
-        Map<String, INDArray> expected = new LinkedHashMap<>(registry.params());
-        expected.putAll(registry.state());
-        TreeSet<String> missing = new TreeSet<>(expected.keySet());
-        missing.removeAll(values.keySet());
-        TreeSet<String> extra = new TreeSet<>(values.keySet());
-        extra.removeAll(expected.keySet());
-        List<String> problems = new ArrayList<>();
-        if (!missing.isEmpty()) {
-            problems.add("missing " + missing);
-        }
-        if (!extra.isEmpty()) {
-            problems.add("unexpected " + extra);
-        }
-        for (Map.Entry<String, INDArray> e : expected.entrySet()) {
-            INDArray v = values.get(e.getKey());
-            if (v != null && !Arrays.equals(v.shape(), e.getValue().shape())) {
-                problems.add("shape of " + e.getKey() + " : " + Arrays.toString(v.shape()) + " (expected: "
-                        + Arrays.toString(e.getValue().shape()) + ")");
-            }
-        }
-        if (!problems.isEmpty()) {
-            throw new IllegalArgumentException("backbone load : " + String.join("; ", problems)
-                    + " (expected: exactly the parameters and state of model " + model + ")");
-        }
-        for (Map.Entry<String, INDArray> e : expected.entrySet()) {
-            e.getValue().assign(values.get(e.getKey()));
-        }
+        registry.load(values, String.valueOf(model));
     }
 
     @Override
