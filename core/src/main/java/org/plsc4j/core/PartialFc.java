@@ -143,17 +143,9 @@ public final class PartialFc {
         // Paddle's default bias initialiser is Constant(0.0)
         this.bias = config.hasBias() ? Nd4j.zeros(DataType.FLOAT, numLocal) : null;
         this.biasMomentum = config.hasBias() ? Nd4j.zeros(DataType.FLOAT, numLocal) : null;
-        FcEngine resolved = java.util.Objects.requireNonNull(engine, "engine").resolve();
-        if (resolved == FcEngine.OPS && config.hasBias()) {
-            // OpsFcStep does not carry the plain softmax's bias yet: never compute it silently without one
-            if (engine != FcEngine.AUTO) {
-                throw new IllegalArgumentException("fc engine : ops with the plain softmax (loss_type softmax / "
-                        + "dist_softmax, a per-class bias) (expected: fused; the ops step has no bias yet)");
-            }
-            resolved = FcEngine.FUSED;
-        }
-        this.engine = resolved;
-        this.ops = this.engine == FcEngine.OPS ? new OpsFcStep(config, collective, layout, weights, momentum) : null;
+        this.engine = java.util.Objects.requireNonNull(engine, "engine").resolve();
+        this.ops = this.engine == FcEngine.OPS
+                ? new OpsFcStep(config, collective, layout, weights, momentum, bias, biasMomentum) : null;
         initWeights();
     }
 

@@ -28,7 +28,7 @@ import org.plsc4j.core.internal.TargetLogitOps;
  * The ops-only FC step ({@link FcEngine#OPS}, the GPU path, here on the CPU backend) against the fused
  * step: the same inputs on two groups of N ranks give the same loss, feature gradients, accuracy, weight
  * rows and momentum rows, step after step, for every loss type, sampled and not, 1–4 ranks, every
- * storage type.
+ * storage type; for the plain softmax (sample ratio 1) also the bias and its momentum.
  */
 @ExtendWith(TestSeed.class)
 class OpsFcStepTest {
@@ -109,6 +109,79 @@ class OpsFcStepTest {
         }
     }
 
+    static List<Arguments> plainCases() {
+        List<Arguments> out = new ArrayList<>();
+        for (int n = 1; n <= 4; n++) {
+            out.add(Arguments.of(n, FcDtype.FLOAT32));
+        }
+        out.add(Arguments.of(2, FcDtype.FLOAT16));
+        out.add(Arguments.of(3, FcDtype.BFLOAT16));
+        return out;
+    }
+
+    /** PLSC's plain softmax (x·Wᵀ + b, loss_type softmax / dist_softmax): the bias and its momentum too. */
+    @ParameterizedTest(name = "plain softmax N={0} {1}")
+    @MethodSource("plainCases")
+    void opsStepEqualsFusedStepForThePlainSoftmax(int n, FcDtype dtype) {
+        // C: several chunks of the fused step; 11 classes: accuracies well away from 0 (they are compared)
+        for (int classes : new int[] {C, 11}) {
+            plainSteps(n, dtype, classes);
+        }
+    }
+
+    private static void plainSteps(int n, FcDtype dtype, int classes) {
+        SplittableRandom rng = new SplittableRandom(TestSeed.of("ops-plain" + n + dtype + classes));
+        FcConfig cfg = FcConfig.builder().numClasses(classes).embSize(D).head(FcHead.LINEAR_BIAS).initStd(0.2)
+                .momentum(0.9).weightDecay(1e-3).seed(TestSeed.of("ops-plain-w")).build();
+        List<Collective> ga = group(n);
+        List<Collective> gb = group(n);
+        try {
+            List<PartialFc> fused = Ranks.run(ga, c -> PartialFc.create(cfg, c, 64, dtype, dtype, FcEngine.FUSED));
+            List<PartialFc> ops = Ranks.run(gb, c -> PartialFc.create(cfg, c, 64, dtype, dtype, FcEngine.OPS));
+            assertEquals(FcEngine.OPS, ops.get(0).engine());
+            assertEquals(FcEngine.FUSED, fused.get(0).engine());
+            int local = B / n;
+            double tol = dtype == FcDtype.FLOAT32 ? 1e-5 : (dtype == FcDtype.FLOAT16 ? 2e-3 : 1.6e-2);
+            boolean biasMoved = false;
+            for (int step = 0; step < 4; step++) {
+                double[][] x = Arrays2.roundToFloat(Arrays2.gaussian(rng, B, D, 1.0));
+                int[] labels = rng.ints(B, 0, classes).toArray();
+                double lossScale = step == 1 ? 8.0 : 1.0;
+                List<PartialFc.StepResult> rf = run(ga, fused, x, labels, local, step, lossScale);
+                List<PartialFc.StepResult> ro = run(gb, ops, x, labels, local, step, lossScale);
+                String at = "plain C=" + classes + " N=" + n + " " + dtype + " step " + step;
+                for (int r = 0; r < n; r++) {
+                    PartialFc.StepResult f = rf.get(r);
+                    PartialFc.StepResult o = ro.get(r);
+                    Arrays2.assertClose(at + " loss rank " + r, f.loss(), o.loss(), 1e-5);
+                    Arrays2.assertClose(at + " dX rank " + r, Arrays2.toDouble(f.featureGrad()),
+                            Arrays2.toDouble(o.featureGrad()), 2e-4);
+                    assertEquals(f.sampledClasses(), o.sampledClasses(), at);
+                    assertEquals(f.acc1(), o.acc1(), at + " acc1");
+                    assertEquals(f.acc5(), o.acc5(), at + " acc5");
+                    assertTrue(o.gradsFinite(), at);
+                    Arrays2.assertClose(at + " weights rank " + r, values(fused.get(r).weights()),
+                            values(ops.get(r).weights()), tol);
+                    Arrays2.assertClose(at + " momentum rank " + r, values(fused.get(r).momentum()),
+                            values(ops.get(r).momentum()), dtype == FcDtype.FLOAT32 ? 1e-4 : tol);
+                    Arrays2.assertClose(at + " bias rank " + r, new double[][] {fused.get(r).bias().toDoubleVector()},
+                            new double[][] {ops.get(r).bias().toDoubleVector()}, 1e-5);
+                    Arrays2.assertClose(at + " bias momentum rank " + r, new double[][] {fused.get(r).biasMomentum().toDoubleVector()},
+                            new double[][] {ops.get(r).biasMomentum().toDoubleVector()}, 1e-4);
+                    biasMoved |= ops.get(r).bias().amaxNumber().doubleValue() > 1e-3;
+                }
+                for (int r = 0; r < n; r++) {
+                    ops.get(r).load(fused.get(r).weights(), fused.get(r).momentum());
+                    ops.get(r).loadBias(fused.get(r).bias(), fused.get(r).biasMomentum());
+                }
+            }
+            assertTrue(biasMoved, "the bias was updated");
+        } finally {
+            ga.forEach(Collective::close);
+            gb.forEach(Collective::close);
+        }
+    }
+
     private static List<PartialFc.StepResult> run(List<Collective> g, List<PartialFc> shards, double[][] x,
                                                   int[] labels, int local, long step, double lossScale) {
         return Ranks.run(g, col -> {
@@ -156,6 +229,39 @@ class OpsFcStepTest {
             bad.putScalar(0, 0, Float.NaN);
             assertFalse(fc.forwardBackward(bad, new int[] {1, 2, 3, 4}, 2, false, 1.0).gradsFinite());
             fc.discardUpdate();
+            assertEquals(w0, fc.weights());
+        }
+    }
+
+    @Test
+    void discardedPlainSoftmaxOpsStepChangesNothing() {
+        try (Collective c = group(1).get(0)) {
+            FcConfig cfg = FcConfig.builder().numClasses(50).embSize(D).head(FcHead.LINEAR_BIAS).seed(3).build();
+            PartialFc fc = PartialFc.create(cfg, c, 64, FcDtype.FLOAT32, FcDtype.FLOAT32, FcEngine.OPS);
+            assertEquals(FcEngine.OPS, fc.engine());
+            SplittableRandom rng = new SplittableRandom(TestSeed.of("ops-plain-discard"));
+            INDArray x = Arrays2.toFloat(Arrays2.gaussian(rng, 4, D, 1.0));
+            int[] labels = {1, 2, 3, 4};
+            fc.step(x, labels, 0.5, 0); // a non-zero bias and momentum to keep
+            INDArray w0 = fc.weights().dup();
+            INDArray v0 = fc.momentum().dup();
+            INDArray b0 = fc.bias().dup();
+            INDArray vb0 = fc.biasMomentum().dup();
+            assertTrue(b0.amaxNumber().doubleValue() > 0, "the applied step moved the bias");
+            fc.forwardBackward(x, labels, 1, true, 1.0);
+            IllegalStateException e = assertThrows(IllegalStateException.class,
+                    () -> fc.forwardBackward(x, labels, 2, false, 1.0));
+            assertTrue(e.getMessage().contains("neither applied nor discarded"), e.getMessage());
+            fc.discardUpdate();
+            assertEquals(w0, fc.weights());
+            assertEquals(v0, fc.momentum());
+            assertEquals(b0, fc.bias());
+            assertEquals(vb0, fc.biasMomentum());
+            INDArray bad = x.dup();
+            bad.putScalar(0, 0, Float.NaN);
+            assertFalse(fc.forwardBackward(bad, labels, 3, false, 1.0).gradsFinite());
+            fc.discardUpdate();
+            assertEquals(b0, fc.bias());
             assertEquals(w0, fc.weights());
         }
     }

@@ -22,7 +22,8 @@ import org.plsc4j.core.collective.ReduceOp;
  *
  * <p>Same contract as the fused step (same sample, same loss, feature gradient, rows and momentum to
  * float tolerance); what crosses to the host per step is the loss, the finiteness flag and, with
- * accuracy, one count per row. The loss-specific part is {@link TargetLogitOps}. Unlike the fused step it
+ * accuracy, one count per row. The loss-specific part is {@link TargetLogitOps}; PLSC's plain softmax
+ * ({@code FcHead.LINEAR_BIAS}: raw features, a per-class bias, no margin) is a branch of its own. Unlike the fused step it
  * materialises [B, S] matrices (cosines, probabilities, gradient) for the whole sample at once: on a GPU
  * that is what the device is for; on a CPU the fused step stays the faster one.
  *
@@ -64,6 +65,9 @@ public final class OpsFcStep {
     private final int emb;
     private final INDArray weights;
     private final INDArray momentum;
+    /** The plain softmax's per-class bias [C_r] and its momentum (float32), or null for a cosine head. */
+    private final INDArray bias;
+    private final INDArray biasMomentum;
     private Pending pending;
 
     // work arrays, reused from step to step (views of their first rows / elements are taken per step)
@@ -79,6 +83,23 @@ public final class OpsFcStep {
 
     /** A step over the shard {@code weights} / {@code momentum} [C_r, D] (any storage type), updated in place. */
     public OpsFcStep(FcConfig config, Collective collective, ClassLayout layout, INDArray weights, INDArray momentum) {
+        this(config, collective, layout, weights, momentum, null, null);
+    }
+
+    /**
+     * As {@link #OpsFcStep(FcConfig, Collective, ClassLayout, INDArray, INDArray)}, with the plain softmax's
+     * bias and bias momentum [C_r] (float32, updated in place; both null for a cosine head).
+     *
+     * @throws IllegalArgumentException when the head has a bias and none is given, or the other way round
+     */
+    public OpsFcStep(FcConfig config, Collective collective, ClassLayout layout, INDArray weights, INDArray momentum,
+                     INDArray bias, INDArray biasMomentum) {
+        if (config.hasBias() != (bias != null) || (bias == null) != (biasMomentum == null)) {
+            throw new IllegalArgumentException("bias : " + (bias == null ? "none" : "given") + " for a "
+                    + config.head().key() + " FC (expected: a bias and its momentum exactly when the head has one)");
+        }
+        this.bias = bias;
+        this.biasMomentum = biasMomentum;
         this.config = config;
         this.collective = collective;
         this.layout = layout;
@@ -105,6 +126,9 @@ public final class OpsFcStep {
      */
     public Result forwardBackward(INDArray localFeatures, int[] localLabels, long step, boolean calcAcc,
                                   double lossScale) {
+        if (bias != null) {
+            return linearForwardBackward(localFeatures, localLabels, step, calcAcc, lossScale);
+        }
         int b = localFeatures.rows();
         int world = collective.worldSize();
         int batch = b * world;
@@ -215,6 +239,10 @@ public final class OpsFcStep {
     public void applyUpdate(double lr) {
         Pending p = pending;
         pending = null;
+        if (bias != null) {
+            linearApplyUpdate(p, lr);
+            return;
+        }
         float unscale = (float) (1.0 / p.lossScale());
         INDArray w = p.w();
         int s = w.rows();
@@ -227,6 +255,122 @@ public final class OpsFcStep {
         w.subi(tmp.assign(v).muli(lr));
         store(w, weights, p.indices(), p.full());
         store(v, momentum, p.indices(), p.full());
+    }
+
+    /**
+     * PLSC's plain softmax ({@code FcHead.LINEAR_BIAS}): {@code z = x·Wᵀ + b} on the gathered raw features
+     * (scale 1, no margin, every class: sample_ratio is 1), the distributed softmax cross entropy on z,
+     * {@code g = lossScale·(softmax − onehot)/B} kept for {@link #linearApplyUpdate}, {@code dx = g·W}
+     * reduce-scattered to the owning ranks; accuracy ranks by z.
+     */
+    private Result linearForwardBackward(INDArray localFeatures, int[] localLabels, long step, boolean calcAcc,
+                                         double lossScale) {
+        int b = localFeatures.rows();
+        int world = collective.worldSize();
+        int batch = b * world;
+
+        // 1. gather the raw features and the labels
+        INDArray xLocal = localFeatures.castTo(DataType.FLOAT).dup('c');
+        INDArray x;
+        int[] labels;
+        if (world == 1) {
+            x = xLocal;
+            labels = localLabels.clone();
+        } else {
+            x = Nd4j.createUninitialized(DataType.FLOAT, batch, emb);
+            collective.allGather(xLocal, x);
+            labels = new int[batch];
+            collective.allGather(localLabels, labels);
+        }
+
+        // 2. every class of the shard (the plain softmax never samples)
+        ClassCenterSampler.Sample sample = ClassCenterSampler.sample(labels, layout, rank, 1.0, config.seed(), step);
+        int s = sample.size();
+        if (s != numLocal) {
+            throw new IllegalStateException("rank " + rank + ": plain softmax sample of " + s + " classes (expected: all "
+                    + numLocal + " of the shard)");
+        }
+        ensure(batch, s, true);
+        INDArray w = rows(weights, wBuf, sample.localIndices(), s, true);
+
+        // 3. logits, the label's logit (on its owner, 0 elsewhere), the distributed softmax
+        INDArray z = matrix(cosBuf, batch, s);
+        Nd4j.gemm(x, w, z, false, true, 1.0, 0.0);
+        z.addiRowVector(bias);
+        INDArray onehot = matrix(onehotBuf, batch, s);
+        Nd4j.exec(new OneHot(Nd4j.createFromArray(sample.targetColumns()), onehot, s));
+        INDArray tmp = matrix(tmpBuf, batch, s);
+        INDArray targetZ = tmp.assign(z).muli(onehot).sum(1);
+        INDArray max = z.max(1);
+        if (world > 1) {
+            collective.allReduce(max, ReduceOp.MAX);
+        }
+        INDArray e = Transforms.exp(matrix(gradBuf, batch, s).assign(z).subiColumnVector(max), false);
+        INDArray sums = Nd4j.vstack(e.sum(1).reshape(1, batch), targetZ.reshape(1, batch));
+        if (world > 1) {
+            collective.allReduce(sums, ReduceOp.SUM);
+        }
+        INDArray sum = sums.getRow(0).reshape(batch);
+        INDArray target = sums.getRow(1).reshape(batch); // every row's label logit, from its owner
+        INDArray lossRows = Transforms.log(sum, true).addi(max).subi(target);
+        double loss = lossRows.sumNumber().doubleValue() / batch;
+
+        double acc1 = Double.NaN;
+        double acc5 = Double.NaN;
+        if (calcAcc) {
+            // the label's own column gives exactly 0 (its logit plus zeros from the other ranks)
+            float[] counts = tmp.assign(z).subiColumnVector(target).gt(0).castTo(DataType.FLOAT).sum(1).toFloatVector();
+            int[] better = new int[batch];
+            for (int i = 0; i < batch; i++) {
+                better[i] = Math.round(counts[i]);
+            }
+            if (world > 1) {
+                collective.allReduce(better, ReduceOp.SUM);
+            }
+            acc1 = fractionBelow(better, 1);
+            acc5 = fractionBelow(better, 5);
+        }
+
+        // 4. g = lossScale·(p − onehot)/B; dx = g·W
+        INDArray g = e.diviColumnVector(sum).subi(onehot).muli(lossScale / batch);
+        boolean finite = Double.isFinite(loss) && Double.isFinite(g.sumNumber().doubleValue());
+        INDArray dx = Nd4j.createUninitialized(DataType.FLOAT, batch, emb);
+        Nd4j.gemm(g, w, dx, false, false, 1.0, 0.0);
+        pending = new Pending(sample.localIndices(), true, x, w, null, g, null, lossScale);
+        INDArray dxLocal;
+        if (world == 1) {
+            dxLocal = dx;
+        } else {
+            dxLocal = Nd4j.createUninitialized(DataType.FLOAT, b, emb);
+            collective.reduceScatter(dx, dxLocal, ReduceOp.SUM);
+        }
+        finite &= Double.isFinite(dx.sumNumber().doubleValue());
+        return new Result(loss, dxLocal, s, acc1, acc5, finite);
+    }
+
+    /**
+     * The plain softmax's update: {@code dW = gᵀ·x / lossScale}, {@code db = Σ_i g_i / lossScale}, and
+     * Paddle's momentum with L2 decay on both, {@code v ← μ·v + (grad + wd·p); p ← p − lr·v}.
+     */
+    private void linearApplyUpdate(Pending p, double lr) {
+        double unscale = 1.0 / p.lossScale();
+        double mu = config.momentum();
+        double wd = config.weightDecay();
+        INDArray w = p.w();
+        int s = w.rows();
+        INDArray v = rows(momentum, vBuf, p.indices(), s, p.full());
+        // v = μ·v + unscale·gᵀ·x (the gemm's beta folds the momentum in), + wd·w; w −= lr·v
+        Nd4j.gemm(p.gradCos(), p.xHat(), v, true, false, unscale, mu);
+        INDArray tmp = tmpRows.get(NDArrayIndex.interval(0, s), NDArrayIndex.all());
+        v.addi(tmp.assign(w).muli(wd));
+        w.subi(tmp.assign(v).muli(lr));
+        store(w, weights, p.indices(), p.full());
+        store(v, momentum, p.indices(), p.full());
+        // the bias: vb = μ·vb + (Σ_i g_i·unscale + wd·b); b −= lr·vb
+        INDArray db = p.gradCos().sum(0).muli(unscale);
+        Nd4j.getBlasWrapper().level1().axpy(db.length(), wd, bias, db);
+        biasMomentum.muli(mu).addi(db);
+        Nd4j.getBlasWrapper().level1().axpy(bias.length(), -lr, biasMomentum, bias);
     }
 
     /**
