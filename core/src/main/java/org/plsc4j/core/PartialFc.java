@@ -477,16 +477,9 @@ public final class PartialFc {
             }
         }
         double[] losses = kernel.finish(collective);
-        double acc1 = Double.NaN;
-        double acc5 = Double.NaN;
-        if (topK != null) {
-            int[] better = topK.counts();
-            if (world > 1) {
-                collective.allReduce(better, org.plsc4j.core.collective.ReduceOp.SUM);
-            }
-            acc1 = TopKCounter.fractionBelow(better, 1);
-            acc5 = TopKCounter.fractionBelow(better, 5);
-        }
+        double[] acc = accuracies(topK, world);
+        double acc1 = acc[0];
+        double acc5 = acc[1];
 
         // 4. backward, chunk by chunk (the update waits for applyUpdate)
         INDArray dxHat = gradGathered;
@@ -626,16 +619,9 @@ public final class PartialFc {
             kernel.forwardChunk(j0 / chunk, z, j0, matrix(exps, batch, k, (long) batch * j0));
         }
         double[] losses = kernel.finish(collective);
-        double acc1 = Double.NaN;
-        double acc5 = Double.NaN;
-        if (topK != null) {
-            int[] better = topK.counts();
-            if (world > 1) {
-                collective.allReduce(better, org.plsc4j.core.collective.ReduceOp.SUM);
-            }
-            acc1 = TopKCounter.fractionBelow(better, 1);
-            acc5 = TopKCounter.fractionBelow(better, 5);
-        }
+        double[] acc = accuracies(topK, world);
+        double acc1 = acc[0];
+        double acc5 = acc[1];
         INDArray dx = gradGathered;
         dx.assign(0);
         boolean finite = true;
@@ -898,5 +884,17 @@ public final class PartialFc {
             out[j] = factor / Math.max(n, NORM_EPS);
         }
         return out;
+    }
+
+    /** acc1 and acc5 over all ranks from this rank's top-k counts (one all-reduce), NaN when not requested. */
+    private double[] accuracies(TopKCounter topK, int world) {
+        if (topK == null) {
+            return new double[] {Double.NaN, Double.NaN};
+        }
+        int[] better = topK.counts();
+        if (world > 1) {
+            collective.allReduce(better, org.plsc4j.core.collective.ReduceOp.SUM);
+        }
+        return new double[] {TopKCounter.fractionBelow(better, 1), TopKCounter.fractionBelow(better, 5)};
     }
 }
