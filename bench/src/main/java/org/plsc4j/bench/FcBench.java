@@ -1,6 +1,7 @@
 package org.plsc4j.bench;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -10,6 +11,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.OptionalLong;
 import java.util.Set;
@@ -28,6 +30,8 @@ import org.plsc4j.core.PartialFc;
 import org.plsc4j.core.collective.Collective;
 import org.plsc4j.core.collective.CollectiveConfig;
 import org.plsc4j.core.collective.Collectives;
+import org.plsc4j.worker.TcpRendezvous;
+import org.plsc4j.worker.internal.NettyCollective;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
@@ -111,6 +115,11 @@ public final class FcBench implements Callable<Integer> {
                 + " dl4j,torch, or none (default: ${DEFAULT-VALUE}).")
     List<String> baselines;
 
+    @Option(names = "--processes",
+            description = "Ranks 1..N-1 in their own JVMs, joined to rank 0 (this JVM) by the Netty collective over"
+                + " 127.0.0.1, instead of threads of this JVM joined by the in-process collective.")
+    boolean processes;
+
     @Option(names = "--python", defaultValue = "/usr/bin/python3",
             description = "Python with torch for --baseline torch (default: ${DEFAULT-VALUE}).")
     String python;
@@ -148,15 +157,9 @@ public final class FcBench implements Callable<Integer> {
         Double loadBefore = LoadAverage.oneMinute();
         LOG.info("load average before: {}", loadBefore);
 
-        SplittableRandom rng = new SplittableRandom(seed);
-        float[] features = new float[batch * emb];
-        for (int i = 0; i < features.length; i++) {
-            features[i] = (float) rng.nextGaussian();
-        }
-        int[] labels = new int[batch];
-        for (int i = 0; i < batch; i++) {
-            labels[i] = rng.nextInt(classes);
-        }
+        Inputs inputs = inputs(seed, batch, emb, classes);
+        float[] features = inputs.features();
+        int[] labels = inputs.labels();
 
         LOG.info("sgemm: {}^3 fp32, {} warm-up + {} timed runs", SGEMM_N, SGEMM_WARMUP, SGEMM_RUNS);
         double gflops = Sgemm.gflops(SGEMM_N, SGEMM_WARMUP, SGEMM_RUNS, seed);
@@ -253,7 +256,7 @@ public final class FcBench implements Callable<Integer> {
         double[] torchTimed = torch == null ? null : t.timed(t.names().indexOf("torch"));
         Spread torchSpread = torchTimed == null ? null : Spread.of(torchTimed);
 
-        FcBenchDiscipline disc = new FcBenchDiscipline(true, ran,
+        FcBenchDiscipline disc = new FcBenchDiscipline(true, ran, processes ? "netty" : "inprocess",
                 Stats.round(fcSpread.min(), 3), Stats.round(fcSpread.max(), 3),
                 Stats.round(fcSpread.q1(), 3), Stats.round(fcSpread.q3(), 3),
                 dl4j == null ? null : warmup,
@@ -312,7 +315,30 @@ public final class FcBench implements Callable<Integer> {
         return 6.0 * batch * emb * sampled / (gflops * 1e9) * 1e3;
     }
 
+    /** The benchmark's inputs: seeded Gaussian features [B, D] (row-major) and labels uniform in [0, C). */
+    record Inputs(float[] features, int[] labels) {
+    }
+
+    /** The inputs of {@code seed} (every process of a run computes the same ones). */
+    static Inputs inputs(long seed, int batch, int emb, int classes) {
+        SplittableRandom rng = new SplittableRandom(seed);
+        float[] features = new float[batch * emb];
+        for (int i = 0; i < features.length; i++) {
+            features[i] = (float) rng.nextGaussian();
+        }
+        int[] labels = new int[batch];
+        for (int i = 0; i < batch; i++) {
+            labels[i] = rng.nextInt(classes);
+        }
+        return new Inputs(features, labels);
+    }
+
     private FcConfig fcConfig() {
+        return fcConfig(classes, emb, sampleRatio, seed);
+    }
+
+    /** The FC of the benchmark: ArcFace (m2 0.5, s 64), SGD momentum 0.9, weight decay 5e-4. */
+    static FcConfig fcConfig(int classes, int emb, double sampleRatio, long seed) {
         return FcConfig.builder()
                 .numClasses(classes)
                 .embSize(emb)
@@ -353,6 +379,7 @@ public final class FcBench implements Callable<Integer> {
         check(dl4jSteps == null || dl4jSteps == steps, "dl4j_steps : " + dl4jSteps + " (expected: equal to steps = "
                 + steps + "; the baselines alternate with plsc4j step for step, with the same counts)");
         check(lr > 0 && Double.isFinite(lr), "lr : " + lr + " (expected: a finite value > 0)");
+        check(!processes || device.equals("cpu"), "device : " + device + " (expected: cpu with --processes)");
     }
 
     private void check(boolean ok, String message) {
@@ -382,6 +409,9 @@ public final class FcBench implements Callable<Integer> {
         private final String[] engines;
         private String engineName;
         private OptionalLong peakKb = OptionalLong.empty();
+        /** With --processes: the rendezvous of the Netty group and ranks 1..N-1's JVMs (rank 0 runs here). */
+        private TcpRendezvous.Server server;
+        private RankProcesses children;
 
         Plsc4jSide(FcConfig config, float[] features, int[] labels) {
             this.config = config;
@@ -405,6 +435,10 @@ public final class FcBench implements Callable<Integer> {
             LOG.info("plsc4j: {} classes x {} over {} worker(s), batch {} ({} per worker), sample_ratio {}",
                     classes, emb, workers, batch, local, sampleRatio);
             String jobId = "bench-fc-" + UUID.randomUUID();
+            if (processes) {
+                openProcesses(jobId, weights);
+                return;
+            }
             threads.runAll(rank -> {
                 CollectiveConfig cc = CollectiveConfig.builder().jobId(jobId).rank(rank).worldSize(workers)
                         .timeout(COLLECTIVE_TIMEOUT).build();
@@ -420,6 +454,72 @@ public final class FcBench implements Callable<Integer> {
             engineName = engines[0];
         }
 
+        /** Rank 0 here, ranks 1..N-1 in child JVMs ({@link FcBenchRank}), all joined by the Netty collective. */
+        private void openProcesses(String jobId, Path weights) throws Exception {
+            String token = UUID.randomUUID().toString();
+            server = TcpRendezvous.Server.start("127.0.0.1", 0, jobId, token);
+            List<List<String>> cmds = new ArrayList<>();
+            for (int r = 1; r < workers; r++) {
+                cmds.add(RankProcesses.javaCommand(FcBenchRank.class, List.of(Integer.toString(classes),
+                        Integer.toString(emb), Integer.toString(batch), Integer.toString(workers), Integer.toString(r),
+                        Double.toString(sampleRatio), Double.toString(lr), Long.toString(seed), server.address(), jobId,
+                        token, weights == null ? "-" : weights.toString())));
+            }
+            String t = Integer.toString(perRank);
+            children = RankProcesses.start(cmds, Map.of("OMP_NUM_THREADS", t, "MKL_NUM_THREADS", t), FcBenchRank.PREFIX);
+            CollectiveConfig cc = CollectiveConfig.builder().jobId(jobId).token(token).rank(0).worldSize(workers)
+                    .timeout(COLLECTIVE_TIMEOUT).rendezvous(TcpRendezvous.parse(server.address(), jobId, token)).build();
+            NettyCollective c = NettyCollective.join(cc); // returns once every rank has joined
+            collectives[0] = c;
+            xs[0] = Nd4j.create(Arrays.copyOfRange(features, 0, local * emb), new long[] {local, emb}, 'c');
+            fcs[0] = PartialFc.create(config, c);
+            if (weights != null) {
+                TorchFcBaseline.writeRows(weights, fcs[0].weights(), fcs[0].layout().start(0));
+            }
+            engineName = fcs[0].engine().name().toLowerCase(Locale.ROOT);
+            for (JsonNode ready : children.readAll()) { // each has built (and written) its shard
+                if (!engineName.equals(ready.get("engine").asText())) {
+                    throw new IllegalStateException("engine : a child runs " + ready.get("engine").asText()
+                            + " (expected: " + engineName + " as rank 0)");
+                }
+            }
+            LOG.info("plsc4j: {} ranks in {} processes joined by the Netty collective ({})", workers, workers,
+                    c.transport().label());
+        }
+
+        /** One global step on the rank threads: from their common start to the last one's return. */
+        private double iterationThreads(int index) throws Exception {
+            double[] rankLoss = new double[workers];
+            long[] rankSampled = new long[workers];
+            double ms = threads.runAll(rank -> {
+                int[] y = Arrays.copyOfRange(labels, rank * local, (rank + 1) * local);
+                PartialFc.StepResult res = fcs[rank].step(xs[rank], y, lr, index);
+                rankLoss[rank] = res.loss();
+                rankSampled[rank] = res.sampledClasses();
+                Sgemm.close(res.featureGrad());
+            });
+            loss[index] = rankLoss[0];
+            sampled[index] = Arrays.stream(rankSampled).sum();
+            return ms;
+        }
+
+        /** One global step with --processes: every rank's own step time, the slowest being the step's. */
+        private double iterationProcesses(int index) throws Exception {
+            children.sendAll("step " + index);
+            long t0 = System.nanoTime();
+            PartialFc.StepResult res = fcs[0].step(xs[0], Arrays.copyOfRange(labels, 0, local), lr, index);
+            double ms = Stats.ms(t0, System.nanoTime());
+            Sgemm.close(res.featureGrad());
+            long total = res.sampledClasses();
+            for (JsonNode r : children.readAll()) {
+                ms = Math.max(ms, r.get("ms").asDouble());
+                total += r.get("sampled").asLong();
+            }
+            loss[index] = res.loss();
+            sampled[index] = total;
+            return ms;
+        }
+
         @Override
         public String name() {
             return "plsc4j";
@@ -429,23 +529,13 @@ public final class FcBench implements Callable<Integer> {
         public double iteration(int index) throws Exception {
             Nd4j.getEnvironment().setMaxThreads(perRank);
             Nd4j.factory().blas().setMaxThreads(perRank);
-            double[] rankLoss = new double[workers];
-            long[] rankSampled = new long[workers];
             double ms;
             try {
-                ms = threads.runAll(rank -> {
-                    int[] y = Arrays.copyOfRange(labels, rank * local, (rank + 1) * local);
-                    PartialFc.StepResult res = fcs[rank].step(xs[rank], y, lr, index);
-                    rankLoss[rank] = res.loss();
-                    rankSampled[rank] = res.sampledClasses();
-                    Sgemm.close(res.featureGrad());
-                });
+                ms = processes ? iterationProcesses(index) : iterationThreads(index);
             } finally {
                 Nd4j.getEnvironment().setMaxThreads(ompThreads());
                 Nd4j.factory().blas().setMaxThreads(ompThreads());
             }
-            loss[index] = rankLoss[0];
-            sampled[index] = Arrays.stream(rankSampled).sum();
             if (index == 0) {
                 peakKb = ProcStatus.peakRssKb();
                 LOG.info("plsc4j: peak RSS {} MiB after the first step", mib(peakKb));
@@ -456,6 +546,17 @@ public final class FcBench implements Callable<Integer> {
 
         @Override
         public void close() {
+            if (processes) {
+                if (children != null) {
+                    children.close();
+                }
+                Sgemm.close(xs[0]);
+                closeIfCloseable(fcs[0]);
+                closeIfCloseable(collectives[0]);
+                closeIfCloseable(server);
+                threads.close();
+                return;
+            }
             try {
                 threads.runAll(rank -> {
                     Sgemm.close(xs[rank]);

@@ -15,6 +15,8 @@ import java.util.List;
  * @param alternated true: plsc4j and every baseline ran iteration by iteration, interleaved, in rotated
  *     order, with the same warm-up and timed counts
  * @param baselines the baselines that ran ("dl4j", "torch"), in their alternation order after plsc4j
+ * @param collective how the ranks were joined: "inprocess" (threads of this JVM) or "netty" (ranks 1..N-1
+ *     in child JVMs, joined to this one over 127.0.0.1; {@code --processes})
  * @param fcStepMsMin fastest timed plsc4j step (ms)
  * @param fcStepMsMax slowest timed plsc4j step (ms)
  * @param fcStepMsQ1 lower quartile of the timed plsc4j steps (ms)
@@ -44,7 +46,7 @@ import java.util.List;
  * @param loadAverageAfter 1-minute load average after the last
  */
 @JsonInclude(JsonInclude.Include.ALWAYS)
-@JsonPropertyOrder({"alternated", "baselines", "fc_step_ms_min", "fc_step_ms_max", "fc_step_ms_q1", "fc_step_ms_q3",
+@JsonPropertyOrder({"alternated", "baselines", "collective", "fc_step_ms_min", "fc_step_ms_max", "fc_step_ms_q1", "fc_step_ms_q3",
     "dl4j_warmup", "dl4j_step_ms_min", "dl4j_step_ms_max", "dl4j_step_ms_q1", "dl4j_step_ms_q3", "torch_version",
     "torch_threads", "torch_steps", "torch_warmup", "torch_sampled_classes", "torch_step_ms", "torch_step_ms_all",
     "torch_step_ms_min", "torch_step_ms_max", "torch_step_ms_q1", "torch_step_ms_q3", "torch_loss_first",
@@ -53,6 +55,7 @@ import java.util.List;
 public record FcBenchDiscipline(
         @JsonProperty("alternated") boolean alternated,
         @JsonProperty("baselines") List<String> baselines,
+        @JsonProperty("collective") String collective,
         @JsonProperty("fc_step_ms_min") double fcStepMsMin,
         @JsonProperty("fc_step_ms_max") double fcStepMsMax,
         @JsonProperty("fc_step_ms_q1") double fcStepMsQ1,

@@ -30,7 +30,7 @@ class FcBenchTest {
             "speedup_vs_dl4j", "peak_rss_mb", "dl4j_peak_rss_mb", "loss_first", "loss_last", "device", "engine");
 
     /** The fields issue 13 added, after them. */
-    static final List<String> NEW_FIELDS = List.of("alternated", "baselines", "fc_step_ms_min", "fc_step_ms_max",
+    static final List<String> NEW_FIELDS = List.of("alternated", "baselines", "collective", "fc_step_ms_min", "fc_step_ms_max",
             "fc_step_ms_q1", "fc_step_ms_q3", "dl4j_warmup", "dl4j_step_ms_min", "dl4j_step_ms_max", "dl4j_step_ms_q1",
             "dl4j_step_ms_q3", "torch_version", "torch_threads", "torch_steps", "torch_warmup", "torch_sampled_classes",
             "torch_step_ms", "torch_step_ms_all", "torch_step_ms_min", "torch_step_ms_max", "torch_step_ms_q1",
@@ -120,6 +120,26 @@ class FcBenchTest {
         assertEquals("[]", j.get("baselines").toString());
         assertTrue(j.get("dl4j_step_ms").isNull() && j.get("speedup_vs_dl4j").isNull(), j.toString());
         assertEquals("not requested (--baseline torch)", j.get("torch_unavailable_reason").asText());
+    }
+
+    @Test
+    void processesJoinedByNettyComputeTheThreadsLosses() throws Exception {
+        // ranks 1 and 2 in child JVMs, joined to rank 0 here by the Netty collective; the same steps as
+        // three rank threads of this JVM (and as one rank: the initial model does not depend on N)
+        String[] common = {"--classes", "600", "--emb", "16", "--batch", "6", "--workers", "3", "--sample-ratio",
+            "0.5", "--warmup", "1", "--steps", "2", "--no-dl4j", "--json"};
+        JsonNode threads = run(common);
+        List<String> args = new ArrayList<>(List.of(common));
+        args.add("--processes");
+        JsonNode procs = run(args.toArray(String[]::new));
+        assertEquals("inprocess", threads.get("collective").asText());
+        assertEquals("netty", procs.get("collective").asText());
+        assertEquals(threads.get("sampled_classes").asLong(), procs.get("sampled_classes").asLong());
+        for (String f : List.of("loss_first", "loss_last")) {
+            double want = threads.get(f).asDouble();
+            assertEquals(want, procs.get(f).asDouble(), 1e-5 * Math.abs(want) + 1e-6, f + ": " + procs);
+        }
+        assertEquals(2, procs.get("fc_step_ms_all").size());
     }
 
     @Test
