@@ -693,9 +693,9 @@ public final class FcBench implements Callable<Integer> {
                         + ", max " + fmt(d.torchStepMsMax(), 1) + ")");
         row(out, "speedup_vs_torch", d.speedupVsTorch() == null ? "-" : fmt(d.speedupVsTorch(), 2) + "x",
                 "torch_step_ms / fc_step_ms");
-        row(out, "peak_rss_mb", r.peakRssMb() == null ? "-" : r.peakRssMb().toString(), "VmHWM after the plsc4j phase");
+        row(out, "peak_rss_mb", r.peakRssMb() == null ? "-" : r.peakRssMb().toString(), "VmHWM after plsc4j's first step (rank 0's JVM)");
         row(out, "dl4j_peak_rss_mb", r.dl4jPeakRssMb() == null ? "-" : r.dl4jPeakRssMb().toString(),
-                "VmHWM of the DL4J phase");
+                "DL4J alone: JVM RSS before any side + its peak rise");
         row(out, "loss", (r.lossFirst() == null ? "-" : fmt(r.lossFirst(), 4)) + " -> "
                 + (r.lossLast() == null ? "-" : fmt(r.lossLast(), 4)), "first step -> last timed step");
         if (d.torchLossFirst() != null) {
