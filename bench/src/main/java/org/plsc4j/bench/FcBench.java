@@ -1,25 +1,24 @@
 package org.plsc4j.bench;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.OptionalLong;
+import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.UUID;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CompletionService;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorCompletionService;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -30,9 +29,9 @@ import org.plsc4j.core.MarginConfig;
 import org.plsc4j.core.PartialFc;
 import org.plsc4j.core.collective.Collective;
 import org.plsc4j.core.collective.CollectiveConfig;
-import org.plsc4j.core.collective.CollectiveException;
 import org.plsc4j.core.collective.Collectives;
-import org.plsc4j.elastic.CudaDevice;
+import org.plsc4j.worker.TcpRendezvous;
+import org.plsc4j.worker.internal.NettyCollective;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
@@ -47,18 +46,23 @@ import picocli.CommandLine.Spec;
  * roofline: an FC step is three B×D×S products) and a plain DL4J {@code OutputLayer} (what a JVM user
  * would otherwise write).
  *
- * <p>Phases, in this order: sgemm 2048³; plsc4j with N ranks as threads of this JVM joined by the
- * in-process collective, each global step aligned by barriers; the peak RSS is read; plsc4j's arrays
- * are released; DL4J. With {@code --json} exactly one JSON object ({@link FcBenchResult}) goes to
- * stdout; progress is logged to stderr.
+ * <p>Order: the load average; sgemm 2048³; plsc4j's shards are created (N ranks as threads of this JVM
+ * joined by the in-process collective) and, for the torch baseline, their initial rows written to a file
+ * that {@code torch_fc.py} loads; then plsc4j and every baseline (DL4J in this JVM, PyTorch in its own
+ * process) alternate step by step, in rotated order, each with the same warm-up and timed counts
+ * ({@link Alternation}); the load average again. Every side's median comes with its min, max and
+ * quartiles. With {@code --json} exactly one JSON object ({@link FcBenchResult}) goes to stdout;
+ * progress is logged to stderr.
  */
 @Command(name = "fc", mixinStandardHelpOptions = true, sortOptions = false,
-        header = "Time plsc4j's FC step against the sgemm roofline and a DL4J OutputLayer.",
+        header = "Time plsc4j's FC step against the sgemm roofline, a DL4J OutputLayer and PyTorch (alternated).",
         description = {
             "One FC step = normalise, matmul, ArcFace margin softmax (m2 = 0.5, s = 64), backward and "
                 + "SGD-momentum update of the touched columns, on N ranks (threads of this JVM) joined by "
                 + "the in-process collective. Measured in the same run: ND4J sgemm 2048^3 (the roofline "
-                + "floor 6*B*D*S/rate) and a DL4J OutputLayer (softmax, MCXENT, Nesterovs) on the same inputs.",
+                + "floor 6*B*D*S/rate), and alternated step by step with plsc4j on the same inputs, a DL4J OutputLayer"
+                + " (softmax, MCXENT, Nesterovs) and with --baseline torch an arcface_torch-style Partial FC step in"
+                + " PyTorch (same weights, margin, sampling ratio, SGD momentum and thread count).",
             "With --json exactly one JSON object is printed on stdout; progress goes to stderr.",
             ""})
 public final class FcBench implements Callable<Integer> {
@@ -97,11 +101,28 @@ public final class FcBench implements Callable<Integer> {
     @Option(names = "--warmup", defaultValue = "2", description = "Untimed warm-up steps (default: ${DEFAULT-VALUE}).")
     int warmup;
 
-    @Option(names = "--dl4j-steps", defaultValue = "3", description = "Timed DL4J fits, after one warm-up fit (default: ${DEFAULT-VALUE}).")
-    int dl4jSteps;
+    @Option(names = "--dl4j-steps",
+            description = "Kept for compatibility: when given it must equal --steps (every baseline runs --warmup + --steps"
+                + " steps, alternated with plsc4j's).")
+    Integer dl4jSteps;
 
     @Option(names = "--no-dl4j", description = "Skip the DL4J baseline (its fields are null).")
     boolean noDl4j;
+
+    @Option(names = "--baseline", split = ",", defaultValue = "dl4j",
+            description = "Baselines alternated with plsc4j step by step: dl4j, torch (arcface_torch-style Partial FC in"
+                + " PyTorch, needs --python with torch, else its fields are null with torch_unavailable_reason),"
+                + " dl4j,torch, or none (default: ${DEFAULT-VALUE}).")
+    List<String> baselines;
+
+    @Option(names = "--processes",
+            description = "Ranks 1..N-1 in their own JVMs, joined to rank 0 (this JVM) by the Netty collective over"
+                + " 127.0.0.1, instead of threads of this JVM joined by the in-process collective.")
+    boolean processes;
+
+    @Option(names = "--python", defaultValue = "/usr/bin/python3",
+            description = "Python with torch for --baseline torch (default: ${DEFAULT-VALUE}).")
+    String python;
 
     @Option(names = "--lr", defaultValue = "0.1", description = "Learning rate of plsc4j and DL4J (default: ${DEFAULT-VALUE}).")
     double lr;
@@ -121,17 +142,10 @@ public final class FcBench implements Callable<Integer> {
             description = "FC step implementation: auto (ops on CUDA, fused on the CPU), fused or ops (default: ${DEFAULT-VALUE}).")
     String engine;
 
-    /** Per-rank record of the timed loop. */
-    private record RankLog(double[] stepMs, double[] loss, int[] sampled, String engine) {
-    }
-
-    /** What the plsc4j phase produced. */
-    private record Plsc4jRun(double[] stepMs, double[] loss, long[] sampled, String engine) {
-    }
-
     @Override
     public Integer call() throws Exception {
         validate();
+        Set<String> sides = baselineSet();
         Device dev = Device.parse(device);
         dev.check();
         FcEngine eng = FcEngine.parse(engine, "engine");
@@ -140,7 +154,173 @@ public final class FcBench implements Callable<Integer> {
             org.plsc4j.elastic.CudaDevice.select(dev);
         }
         Nd4j.setDefaultDataTypes(DataType.FLOAT, DataType.FLOAT);
+        Double loadBefore = LoadAverage.oneMinute();
+        LOG.info("load average before: {}", loadBefore);
 
+        Inputs inputs = inputs(seed, batch, emb, classes);
+        float[] features = inputs.features();
+        int[] labels = inputs.labels();
+
+        LOG.info("sgemm: {}^3 fp32, {} warm-up + {} timed runs", SGEMM_N, SGEMM_WARMUP, SGEMM_RUNS);
+        double gflops = Sgemm.gflops(SGEMM_N, SGEMM_WARMUP, SGEMM_RUNS, seed);
+        LOG.info("sgemm: {} GFLOP/s", String.format(Locale.ROOT, "%.1f", gflops));
+
+        boolean useDl4j = sides.contains("dl4j");
+        String torchReason = null;
+        String torchVersion = null;
+        if (!sides.contains("torch")) {
+            torchReason = "not requested (--baseline torch)";
+        } else {
+            TorchFcBaseline.Probe probe = TorchFcBaseline.probe(python);
+            torchVersion = probe.version();
+            torchReason = probe.unavailableReason();
+            if (torchReason != null) {
+                LOG.warn("bench fc: {}; the torch fields are null (apt-get install python3-torch, or pass --python)",
+                        torchReason);
+            }
+        }
+        boolean useTorch = torchReason == null;
+        List<String> ran = new ArrayList<>();
+        for (String b : List.of("dl4j", "torch")) {
+            if (b.equals("dl4j") ? useDl4j : useTorch) {
+                ran.add(b);
+            }
+        }
+
+        Path dir = useTorch ? Files.createTempDirectory("plsc4j-bench-fc-") : null;
+        long rss0 = ProcStatus.rssKb().orElse(-1);
+        FcConfig config = fcConfig();
+        Alternation.Timings t;
+        Plsc4jSide fc = new Plsc4jSide(config, features, labels);
+        Dl4jSide dl4j = useDl4j ? new Dl4jSide(features, labels, rss0) : null;
+        TorchFcBaseline torch = null;
+        try {
+            fc.open(dir == null ? null : dir.resolve("weights.f32"));
+            if (useTorch) {
+                TorchFcBaseline.writeFloats(dir.resolve("features.f32"), features);
+                TorchFcBaseline.writeInts(dir.resolve("labels.i32"), labels);
+                torch = TorchFcBaseline.start(python, dir.resolve("features.f32"), dir.resolve("labels.i32"),
+                        dir.resolve("weights.f32"), new TorchFcBaseline.Settings(classes, emb, batch, sampleRatio, SCALE,
+                                ARCFACE_M2, lr, MOMENTUM, config.weightDecay(), ompThreads(), seed));
+                Files.deleteIfExists(dir.resolve("weights.f32")); // loaded: give the disk back
+            }
+            List<Alternation.Side> order = new ArrayList<>();
+            order.add(fc);
+            if (dl4j != null) {
+                order.add(dl4j);
+            }
+            if (torch != null) {
+                TorchFcBaseline tb = torch;
+                order.add(new Alternation.Side() {
+                    @Override
+                    public String name() {
+                        return "torch";
+                    }
+
+                    @Override
+                    public double iteration(int index) throws Exception {
+                        return tb.step();
+                    }
+                });
+            }
+            LOG.info("alternating {} and {}: {} warm-up + {} timed steps each", "plsc4j", ran, warmup, steps);
+            t = Alternation.run(order, warmup, steps, LOG);
+        } finally {
+            if (torch != null) {
+                torch.close();
+            }
+            if (dl4j != null) {
+                dl4j.close();
+            }
+            fc.close();
+            if (dir != null) {
+                try (var files = Files.list(dir)) {
+                    for (Path f : files.toList()) {
+                        Files.deleteIfExists(f);
+                    }
+                }
+                Files.deleteIfExists(dir);
+            }
+        }
+        Double loadAfter = LoadAverage.oneMinute();
+        LOG.info("load average after: {}", loadAfter);
+
+        double[] fcTimed = t.timed(0);
+        Spread fcSpread = Spread.of(fcTimed);
+        long[] sampledTimed = Arrays.copyOfRange(fc.sampled, warmup, warmup + steps);
+        long sampled = Stats.median(sampledTimed);
+        double fcMs = fcSpread.median();
+        double floorMs = floorMs(batch, emb, sampled, gflops);
+        double[] dl4jTimed = dl4j == null ? null : t.timed(1);
+        Spread dl4jSpread = dl4jTimed == null ? null : Spread.of(dl4jTimed);
+        double[] torchTimed = torch == null ? null : t.timed(t.names().indexOf("torch"));
+        Spread torchSpread = torchTimed == null ? null : Spread.of(torchTimed);
+
+        FcBenchDiscipline disc = new FcBenchDiscipline(true, ran, processes ? "netty" : "inprocess",
+                Stats.round(fcSpread.min(), 3), Stats.round(fcSpread.max(), 3),
+                Stats.round(fcSpread.q1(), 3), Stats.round(fcSpread.q3(), 3),
+                dl4j == null ? null : warmup,
+                dl4jSpread == null ? null : Stats.round(dl4jSpread.min(), 3),
+                dl4jSpread == null ? null : Stats.round(dl4jSpread.max(), 3),
+                dl4jSpread == null ? null : Stats.round(dl4jSpread.q1(), 3),
+                dl4jSpread == null ? null : Stats.round(dl4jSpread.q3(), 3),
+                torch == null ? null : torch.version(),
+                torch == null ? null : torch.threads(),
+                torch == null ? null : steps,
+                torch == null ? null : warmup,
+                torch == null ? null : Stats.median(torch.sampled().subList(warmup, warmup + steps).stream()
+                        .mapToLong(Long::longValue).toArray()),
+                torchSpread == null ? null : Stats.round(torchSpread.median(), 3),
+                torchTimed == null ? null : rounded(torchTimed, 3),
+                torchSpread == null ? null : Stats.round(torchSpread.min(), 3),
+                torchSpread == null ? null : Stats.round(torchSpread.max(), 3),
+                torchSpread == null ? null : Stats.round(torchSpread.q1(), 3),
+                torchSpread == null ? null : Stats.round(torchSpread.q3(), 3),
+                torch == null ? null : torch.losses().get(0),
+                torch == null ? null : torch.losses().get(torch.losses().size() - 1),
+                torch == null ? null : torch.peakRssMb(),
+                torchSpread == null ? null : Stats.round(torchSpread.median() / fcMs, 3),
+                torchReason, loadBefore, loadAfter);
+        if (torch == null && torchVersion != null) {
+            LOG.debug("torch {} was importable but did not run", torchVersion);
+        }
+        FcBenchResult result = new FcBenchResult(
+                BenchVersion.get(), classes, emb, batch, workers, sampleRatio, sampled, steps, warmup, seed, lr,
+                ompThreads(),
+                Stats.round(gflops, 2),
+                Stats.round(fcMs, 3),
+                rounded(fcTimed, 3),
+                Stats.round(floorMs, 3),
+                Stats.round(floorMs / fcMs, 4),
+                dl4j == null ? null : steps,
+                dl4jSpread == null ? null : Stats.round(dl4jSpread.median(), 3),
+                dl4jTimed == null ? null : rounded(dl4jTimed, 3),
+                dl4jSpread == null ? null : Stats.round(dl4jSpread.median() / fcMs, 3),
+                fc.peakKb.isPresent() ? fc.peakKb.getAsLong() / 1024 : null,
+                dl4j == null || dl4j.peakKb.isEmpty() ? null : dl4j.peakKb.getAsLong() / 1024,
+                fc.loss[0],
+                fc.loss[fc.loss.length - 1],
+                dev.toString(),
+                fc.engineName,
+                disc);
+        print(result);
+        return 0;
+    }
+
+    /**
+     * The roofline floor of a step in milliseconds: its three B×D×S products (logits, dL/dx, dL/dW),
+     * 2·B·D·S flops each, at the measured sgemm rate.
+     */
+    static double floorMs(int batch, int emb, long sampled, double gflops) {
+        return 6.0 * batch * emb * sampled / (gflops * 1e9) * 1e3;
+    }
+
+    /** The benchmark's inputs: seeded Gaussian features [B, D] (row-major) and labels uniform in [0, C). */
+    record Inputs(float[] features, int[] labels) {
+    }
+
+    /** The inputs of {@code seed} (every process of a run computes the same ones). */
+    static Inputs inputs(long seed, int batch, int emb, int classes) {
         SplittableRandom rng = new SplittableRandom(seed);
         float[] features = new float[batch * emb];
         for (int i = 0; i < features.length; i++) {
@@ -150,55 +330,39 @@ public final class FcBench implements Callable<Integer> {
         for (int i = 0; i < batch; i++) {
             labels[i] = rng.nextInt(classes);
         }
+        return new Inputs(features, labels);
+    }
 
-        LOG.info("sgemm: {}^3 fp32, {} warm-up + {} timed runs", SGEMM_N, SGEMM_WARMUP, SGEMM_RUNS);
-        double gflops = Sgemm.gflops(SGEMM_N, SGEMM_WARMUP, SGEMM_RUNS, seed);
-        LOG.info("sgemm: {} GFLOP/s", String.format(Locale.ROOT, "%.1f", gflops));
+    private FcConfig fcConfig() {
+        return fcConfig(classes, emb, sampleRatio, seed);
+    }
 
-        Plsc4jRun fc = runPlsc4j(features, labels);
-        OptionalLong peakKb = ProcStatus.peakRssKb();
-        long rssBefore = ProcStatus.rssKb().orElse(-1);
-        releaseOffHeap();
+    /** The FC of the benchmark: ArcFace (m2 0.5, s 64), SGD momentum 0.9, weight decay 5e-4. */
+    static FcConfig fcConfig(int classes, int emb, double sampleRatio, long seed) {
+        return FcConfig.builder()
+                .numClasses(classes)
+                .embSize(emb)
+                .margin(MarginConfig.arcface(ARCFACE_M2, SCALE))
+                .sampleRatio(sampleRatio)
+                .seed(seed)
+                .momentum(MOMENTUM)
+                .build();
+    }
 
-        LOG.info("plsc4j: peak RSS {} MiB; RSS {} MiB at the end, {} MiB after release", mib(peakKb),
-                rssBefore / 1024, ProcStatus.rssKb().orElse(-1) / 1024);
-
-        double[] fcTimed = Arrays.copyOfRange(fc.stepMs(), warmup, warmup + steps);
-        long[] sampledTimed = Arrays.copyOfRange(fc.sampled(), warmup, warmup + steps);
-        double fcMs = Stats.median(fcTimed);
-        long sampled = Stats.median(sampledTimed);
-        double floorMs = 6.0 * batch * emb * sampled / (gflops * 1e9) * 1e3;
-
-        Dl4jBaseline.Result dl4j = null;
-        OptionalLong dl4jPeakKb = OptionalLong.empty();
-        if (!noDl4j) {
-            boolean reset = ProcStatus.resetPeakRss();
-            LOG.info("dl4j: OutputLayer softmax/MCXENT {} -> {}, Nesterovs(lr={}, 0.9), batch {}", emb, classes, lr, batch);
-            dl4j = Dl4jBaseline.run(features, labels, classes, emb, lr, seed, dl4jSteps);
-            dl4jPeakKb = reset ? ProcStatus.peakRssKb() : OptionalLong.empty();
+    private Set<String> baselineSet() {
+        Set<String> set = new LinkedHashSet<>();
+        for (String b : baselines) {
+            String k = b.trim().toLowerCase(Locale.ROOT);
+            check(k.equals("dl4j") || k.equals("torch") || k.equals("none"),
+                    "baseline : " + b + " (expected: dl4j, torch or none, comma-separated)");
+            if (!k.equals("none")) {
+                set.add(k);
+            }
         }
-        Double dl4jMs = dl4j == null ? null : Stats.median(dl4j.stepMs());
-
-        FcBenchResult result = new FcBenchResult(
-                BenchVersion.get(), classes, emb, batch, workers, sampleRatio, sampled, steps, warmup, seed, lr,
-                ompThreads(),
-                Stats.round(gflops, 2),
-                Stats.round(fcMs, 3),
-                rounded(fcTimed, 3),
-                Stats.round(floorMs, 3),
-                Stats.round(floorMs / fcMs, 4),
-                dl4j == null ? null : dl4jSteps,
-                dl4jMs == null ? null : Stats.round(dl4jMs, 3),
-                dl4j == null ? null : rounded(dl4j.stepMs(), 3),
-                dl4jMs == null ? null : Stats.round(dl4jMs / fcMs, 3),
-                peakKb.isPresent() ? peakKb.getAsLong() / 1024 : null,
-                dl4jPeakKb.isPresent() ? dl4jPeakKb.getAsLong() / 1024 : null,
-                fc.loss()[0],
-                fc.loss()[fc.loss().length - 1],
-                dev.toString(),
-                fc.engine());
-        print(result);
-        return 0;
+        if (noDl4j) {
+            set.remove("dl4j");
+        }
+        return set;
     }
 
     private void validate() {
@@ -212,8 +376,10 @@ public final class FcBench implements Callable<Integer> {
         check(sampleRatio > 0 && sampleRatio <= 1, "sample_ratio : " + sampleRatio + " (expected: 0 < x <= 1)");
         check(steps >= 1, "steps : " + steps + " (expected: >= 1)");
         check(warmup >= 0, "warmup : " + warmup + " (expected: >= 0)");
-        check(dl4jSteps >= 1, "dl4j_steps : " + dl4jSteps + " (expected: >= 1)");
+        check(dl4jSteps == null || dl4jSteps == steps, "dl4j_steps : " + dl4jSteps + " (expected: equal to steps = "
+                + steps + "; the baselines alternate with plsc4j step for step, with the same counts)");
         check(lr > 0 && Double.isFinite(lr), "lr : " + lr + " (expected: a finite value > 0)");
+        check(!processes || device.equals("cpu"), "device : " + device + " (expected: cpu with --processes)");
     }
 
     private void check(boolean ok, String message) {
@@ -222,135 +388,241 @@ public final class FcBench implements Callable<Integer> {
         }
     }
 
-    /** Runs warmup + steps global steps on {@code workers} rank threads; rethrows the first rank failure with context. */
-    private Plsc4jRun runPlsc4j(float[] features, int[] labels) throws InterruptedException {
-        FcConfig config = FcConfig.builder()
-                .numClasses(classes)
-                .embSize(emb)
-                .margin(MarginConfig.arcface(ARCFACE_M2, SCALE))
-                .sampleRatio(sampleRatio)
-                .seed(seed)
-                .momentum(MOMENTUM)
-                .build();
-        String jobId = "bench-fc-" + UUID.randomUUID();
-        int total = warmup + steps;
-        int local = batch / workers;
-        LOG.info("plsc4j: {} classes x {} over {} worker(s), batch {} ({} per worker), sample_ratio {}, {} warm-up + {} timed steps",
-                classes, emb, workers, batch, local, sampleRatio, warmup, steps);
+    /**
+     * plsc4j's side: N ranks, threads of this JVM joined by the in-process collective, each owning a
+     * PartialFc shard for the whole run; one iteration is one global step (the wall time from the ranks'
+     * common start to the last rank's return). Its peak RSS is read after its first step, before any
+     * baseline has allocated anything.
+     */
+    private final class Plsc4jSide implements Alternation.Side, AutoCloseable {
+        private final FcConfig config;
+        private final float[] features;
+        private final int[] labels;
+        private final int local;
+        private final int perRank;
+        private final RankThreads threads;
+        private final Collective[] collectives;
+        private final PartialFc[] fcs;
+        private final INDArray[] xs;
+        private final double[] loss;
+        private final long[] sampled;
+        private final String[] engines;
+        private String engineName;
+        private OptionalLong peakKb = OptionalLong.empty();
+        /** With --processes: the rendezvous of the Netty group and ranks 1..N-1's JVMs (rank 0 runs here). */
+        private TcpRendezvous.Server server;
+        private RankProcesses children;
 
-        // N rank threads each running OpenMP/BLAS regions would oversubscribe the cores (spinning
-        // OpenMP barriers make that catastrophic): give each rank its share of the threads
-        int perRank = Math.max(1, ompThreads() / workers);
-        Nd4j.getEnvironment().setMaxThreads(perRank);
-        Nd4j.factory().blas().setMaxThreads(perRank);
-
-        AtomicInteger threadIds = new AtomicInteger();
-        ExecutorService pool = Executors.newFixedThreadPool(workers, r -> {
-            Thread t = new Thread(r, "plsc4j-rank-" + threadIds.getAndIncrement());
-            t.setDaemon(true);
-            return t;
-        });
-        CompletionService<RankLog> done = new ExecutorCompletionService<>(pool);
-        List<Future<RankLog>> futures = new ArrayList<>();
-        for (int r = 0; r < workers; r++) {
-            int rank = r;
-            futures.add(done.submit(() -> runRank(config, jobId, rank, features, labels, local, total)));
+        Plsc4jSide(FcConfig config, float[] features, int[] labels) {
+            this.config = config;
+            this.features = features;
+            this.labels = labels;
+            this.local = batch / workers;
+            // N rank threads each running OpenMP/BLAS regions would oversubscribe the cores (spinning
+            // OpenMP barriers make that catastrophic): give each rank its share of the threads
+            this.perRank = Math.max(1, ompThreads() / workers);
+            this.threads = new RankThreads("plsc4j-rank-", workers);
+            this.collectives = new Collective[workers];
+            this.fcs = new PartialFc[workers];
+            this.xs = new INDArray[workers];
+            this.loss = new double[warmup + steps];
+            this.sampled = new long[warmup + steps];
+            this.engines = new String[workers];
         }
-        RankLog[] logs = new RankLog[workers];
-        try {
-            for (int i = 0; i < workers; i++) {
-                Future<RankLog> f = done.take();
-                RankLog log;
-                try {
-                    log = f.get();
-                } catch (ExecutionException e) {
-                    throw rankFailure(e.getCause());
+
+        /** Joins the ranks and creates their shards; writes each shard's initial rows to {@code weights} if given. */
+        void open(Path weights) throws Exception {
+            LOG.info("plsc4j: {} classes x {} over {} worker(s), batch {} ({} per worker), sample_ratio {}",
+                    classes, emb, workers, batch, local, sampleRatio);
+            String jobId = "bench-fc-" + UUID.randomUUID();
+            if (processes) {
+                openProcesses(jobId, weights);
+                return;
+            }
+            threads.runAll(rank -> {
+                CollectiveConfig cc = CollectiveConfig.builder().jobId(jobId).rank(rank).worldSize(workers)
+                        .timeout(COLLECTIVE_TIMEOUT).build();
+                collectives[rank] = Collectives.join("inprocess", cc);
+                xs[rank] = Nd4j.create(Arrays.copyOfRange(features, rank * local * emb, (rank + 1) * local * emb),
+                        new long[] {local, emb}, 'c');
+                fcs[rank] = PartialFc.create(config, collectives[rank]);
+                engines[rank] = fcs[rank].engine().name().toLowerCase(Locale.ROOT);
+                if (weights != null) {
+                    TorchFcBaseline.writeRows(weights, fcs[rank].weights(), fcs[rank].layout().start(rank));
                 }
-                logs[futures.indexOf(f)] = log;
-            }
-        } finally {
-            for (Future<RankLog> f : futures) {
-                f.cancel(true); // no-op for finished ranks; wakes ranks blocked on a dead peer
-            }
-            pool.shutdownNow();
-            if (!pool.awaitTermination(COLLECTIVE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
-                LOG.warn("plsc4j: rank threads did not stop within {}", COLLECTIVE_TIMEOUT);
-            }
-            Nd4j.getEnvironment().setMaxThreads(ompThreads());
-            Nd4j.factory().blas().setMaxThreads(ompThreads());
+            });
+            engineName = engines[0];
         }
 
-        double[] stepMs = new double[total];
-        long[] sampled = new long[total];
-        for (int s = 0; s < total; s++) {
-            for (RankLog log : logs) {
-                stepMs[s] = Math.max(stepMs[s], log.stepMs()[s]);
-                sampled[s] += log.sampled()[s];
+        /** Rank 0 here, ranks 1..N-1 in child JVMs ({@link FcBenchRank}), all joined by the Netty collective. */
+        private void openProcesses(String jobId, Path weights) throws Exception {
+            String token = UUID.randomUUID().toString();
+            server = TcpRendezvous.Server.start("127.0.0.1", 0, jobId, token);
+            List<List<String>> cmds = new ArrayList<>();
+            for (int r = 1; r < workers; r++) {
+                cmds.add(RankProcesses.javaCommand(FcBenchRank.class, List.of(Integer.toString(classes),
+                        Integer.toString(emb), Integer.toString(batch), Integer.toString(workers), Integer.toString(r),
+                        Double.toString(sampleRatio), Double.toString(lr), Long.toString(seed), server.address(), jobId,
+                        token, weights == null ? "-" : weights.toString())));
             }
-        }
-        return new Plsc4jRun(stepMs, logs[0].loss(), sampled, logs[0].engine());
-    }
-
-    private RankLog runRank(FcConfig config, String jobId, int rank, float[] features, int[] labels,
-                            int local, int total) {
-        CollectiveConfig cc = CollectiveConfig.builder()
-                .jobId(jobId)
-                .rank(rank)
-                .worldSize(workers)
-                .timeout(COLLECTIVE_TIMEOUT)
-                .build();
-        double[] ms = new double[total];
-        double[] loss = new double[total];
-        int[] sampled = new int[total];
-        String where = "in PartialFc.create";
-        INDArray x = null;
-        Object fc = null;
-        try (Collective collective = Collectives.join("inprocess", cc)) {
-            x = Nd4j.create(Arrays.copyOfRange(features, rank * local * emb, (rank + 1) * local * emb),
-                    new long[] {local, emb}, 'c');
-            int[] y = Arrays.copyOfRange(labels, rank * local, (rank + 1) * local);
-            PartialFc partialFc = PartialFc.create(config, collective);
-            fc = partialFc;
-            for (int s = 0; s < total; s++) {
-                where = "at step " + s;
-                collective.barrier();
-                long t0 = System.nanoTime();
-                PartialFc.StepResult res = partialFc.step(x, y, lr, s);
-                collective.barrier();
-                ms[s] = Stats.ms(t0, System.nanoTime());
-                loss[s] = res.loss();
-                sampled[s] = res.sampledClasses();
-                if (rank == 0) {
-                    LOG.info("plsc4j: step {}/{}{} {} ms, loss {}", s + 1, total, s < warmup ? " (warm-up)" : "",
-                            String.format(Locale.ROOT, "%.1f", ms[s]), String.format(Locale.ROOT, "%.4f", loss[s]));
+            String t = Integer.toString(perRank);
+            children = RankProcesses.start(cmds, Map.of("OMP_NUM_THREADS", t, "MKL_NUM_THREADS", t), FcBenchRank.PREFIX);
+            CollectiveConfig cc = CollectiveConfig.builder().jobId(jobId).token(token).rank(0).worldSize(workers)
+                    .timeout(COLLECTIVE_TIMEOUT).rendezvous(TcpRendezvous.parse(server.address(), jobId, token)).build();
+            NettyCollective c = NettyCollective.join(cc); // returns once every rank has joined
+            collectives[0] = c;
+            xs[0] = Nd4j.create(Arrays.copyOfRange(features, 0, local * emb), new long[] {local, emb}, 'c');
+            fcs[0] = PartialFc.create(config, c);
+            if (weights != null) {
+                TorchFcBaseline.writeRows(weights, fcs[0].weights(), fcs[0].layout().start(0));
+            }
+            engineName = fcs[0].engine().name().toLowerCase(Locale.ROOT);
+            for (JsonNode ready : children.readAll()) { // each has built (and written) its shard
+                if (!engineName.equals(ready.get("engine").asText())) {
+                    throw new IllegalStateException("engine : a child runs " + ready.get("engine").asText()
+                            + " (expected: " + engineName + " as rank 0)");
                 }
+            }
+            LOG.info("plsc4j: {} ranks in {} processes joined by the Netty collective ({})", workers, workers,
+                    c.transport().label());
+        }
+
+        /** One global step on the rank threads: from their common start to the last one's return. */
+        private double iterationThreads(int index) throws Exception {
+            double[] rankLoss = new double[workers];
+            long[] rankSampled = new long[workers];
+            double ms = threads.runAll(rank -> {
+                int[] y = Arrays.copyOfRange(labels, rank * local, (rank + 1) * local);
+                PartialFc.StepResult res = fcs[rank].step(xs[rank], y, lr, index);
+                rankLoss[rank] = res.loss();
+                rankSampled[rank] = res.sampledClasses();
                 Sgemm.close(res.featureGrad());
+            });
+            loss[index] = rankLoss[0];
+            sampled[index] = Arrays.stream(rankSampled).sum();
+            return ms;
+        }
+
+        /** One global step with --processes: every rank's own step time, the slowest being the step's. */
+        private double iterationProcesses(int index) throws Exception {
+            children.sendAll("step " + index);
+            long t0 = System.nanoTime();
+            PartialFc.StepResult res = fcs[0].step(xs[0], Arrays.copyOfRange(labels, 0, local), lr, index);
+            double ms = Stats.ms(t0, System.nanoTime());
+            Sgemm.close(res.featureGrad());
+            long total = res.sampledClasses();
+            for (JsonNode r : children.readAll()) {
+                ms = Math.max(ms, r.get("ms").asDouble());
+                total += r.get("sampled").asLong();
             }
-            return new RankLog(ms, loss, sampled, partialFc.engine().name().toLowerCase(Locale.ROOT));
-        } catch (RuntimeException e) {
-            throw new RankFailure(rank, where, e);
-        } finally {
-            Sgemm.close(x);
-            closeIfCloseable(fc);
+            loss[index] = res.loss();
+            sampled[index] = total;
+            return ms;
+        }
+
+        @Override
+        public String name() {
+            return "plsc4j";
+        }
+
+        @Override
+        public double iteration(int index) throws Exception {
+            Nd4j.getEnvironment().setMaxThreads(perRank);
+            Nd4j.factory().blas().setMaxThreads(perRank);
+            double ms;
+            try {
+                ms = processes ? iterationProcesses(index) : iterationThreads(index);
+            } finally {
+                Nd4j.getEnvironment().setMaxThreads(ompThreads());
+                Nd4j.factory().blas().setMaxThreads(ompThreads());
+            }
+            if (index == 0) {
+                peakKb = ProcStatus.peakRssKb();
+                LOG.info("plsc4j: peak RSS {} MiB after the first step", mib(peakKb));
+            }
+            LOG.info("plsc4j: step {} loss {}", index, String.format(Locale.ROOT, "%.4f", loss[index]));
+            return ms;
+        }
+
+        @Override
+        public void close() {
+            if (processes) {
+                if (children != null) {
+                    children.close();
+                }
+                Sgemm.close(xs[0]);
+                closeIfCloseable(fcs[0]);
+                closeIfCloseable(collectives[0]);
+                closeIfCloseable(server);
+                threads.close();
+                return;
+            }
+            try {
+                threads.runAll(rank -> {
+                    Sgemm.close(xs[rank]);
+                    closeIfCloseable(fcs[rank]);
+                    closeIfCloseable(collectives[rank]);
+                });
+            } catch (Exception e) {
+                LOG.warn("plsc4j: closing the ranks failed: {}", describe(e));
+            } finally {
+                threads.close();
+            }
         }
     }
 
-    /** A rank's failure with where it happened; the message is one line for the CLI. */
-    private static final class RankFailure extends RuntimeException {
-        private static final long serialVersionUID = 1L;
+    /**
+     * DL4J's side: the OutputLayer is built at its first iteration; its peak RSS is what it added to the
+     * JVM during that build and first fit (the peak is reset before), on top of the JVM's RSS before
+     * any side existed: what DL4J alone would have peaked at.
+     */
+    private final class Dl4jSide implements Alternation.Side, AutoCloseable {
+        private final float[] features;
+        private final int[] labels;
+        private final long rssBase;
+        private Dl4jBaseline.Session session;
+        private OptionalLong peakKb = OptionalLong.empty();
 
-        RankFailure(int rank, String where, RuntimeException cause) {
-            super("rank " + rank + " " + where + ": " + describe(cause), cause);
+        Dl4jSide(float[] features, int[] labels, long rssBase) {
+            this.features = features;
+            this.labels = labels;
+            this.rssBase = rssBase;
         }
-    }
 
-    private static IllegalStateException rankFailure(Throwable cause) {
-        if (cause instanceof RankFailure rf && rf.getCause() instanceof CollectiveException) {
-            // a peer saw the group break; the rank that broke it reported first, but say what we know
-            return new IllegalStateException("plsc4j FC phase failed: " + rf.getMessage(), rf);
+        @Override
+        public String name() {
+            return "dl4j";
         }
-        String msg = cause instanceof RankFailure ? cause.getMessage() : describe(cause);
-        return new IllegalStateException("plsc4j FC phase failed on " + msg, cause);
+
+        @Override
+        public double iteration(int index) {
+            boolean first = session == null;
+            boolean reset = false;
+            long before = -1;
+            if (first) {
+                reset = ProcStatus.resetPeakRss();
+                before = ProcStatus.rssKb().orElse(-1);
+                LOG.info("dl4j: OutputLayer softmax/MCXENT {} -> {}, Nesterovs(lr={}, 0.9), batch {}", emb, classes,
+                        lr, batch);
+                session = Dl4jBaseline.Session.open(features, labels, classes, emb, lr, seed);
+            }
+            double ms = session.fit();
+            if (first && reset && before >= 0 && rssBase >= 0) {
+                OptionalLong peak = ProcStatus.peakRssKb();
+                if (peak.isPresent()) {
+                    peakKb = OptionalLong.of(peak.getAsLong() - before + rssBase);
+                }
+            }
+            return ms;
+        }
+
+        @Override
+        public void close() {
+            if (session != null) {
+                session.close();
+                session = null;
+            }
+        }
     }
 
     /** {@code SimpleName: first line of the message}. */
@@ -366,27 +638,6 @@ public final class FcBench implements Callable<Integer> {
                 c.close();
             } catch (Exception e) {
                 LOG.warn("plsc4j: closing {} failed: {}", o.getClass().getSimpleName(), describe(e));
-            }
-        }
-    }
-
-    /**
-     * Lets the JVM free what the rank threads dropped, so that the DL4J phase starts without plsc4j's
-     * arrays. ND4J frees native buffers on its own deallocator threads once the GC has found them
-     * unreachable, so the RSS is watched (at most ~2 s) until it stops falling.
-     */
-    private static void releaseOffHeap() throws InterruptedException {
-        System.gc();
-        long prev = ProcStatus.rssKb().orElse(0);
-        for (int i = 0; i < 40; i++) {
-            TimeUnit.MILLISECONDS.sleep(50);
-            long rss = ProcStatus.rssKb().orElse(0);
-            if (i >= 3 && Math.abs(prev - rss) < 4096) {
-                break;
-            }
-            prev = rss;
-            if (i == 10) {
-                System.gc();
             }
         }
     }
@@ -426,18 +677,34 @@ public final class FcBench implements Callable<Integer> {
         out.printf(Locale.ROOT, "  classes %d, emb %d, batch %d, workers %d, sample_ratio %s, sampled_classes %d, threads %d%n",
                 r.classes(), r.emb(), r.batch(), r.workers(), r.sampleRatio(), r.sampledClasses(), r.threads());
         row(out, "sgemm_gflops", fmt(r.sgemmGflops(), 1), "ND4J fp32 gemm 2048^3, median of " + SGEMM_RUNS);
-        row(out, "fc_step_ms", fmt(r.fcStepMs(), 1), "plsc4j global step, median of " + r.steps());
+        FcBenchDiscipline d = r.discipline();
+        row(out, "fc_step_ms", fmt(r.fcStepMs(), 1), "plsc4j global step, median of " + r.steps()
+                + " (min " + fmt(d.fcStepMsMin(), 1) + ", max " + fmt(d.fcStepMsMax(), 1) + ")");
         row(out, "floor_ms", fmt(r.floorMs(), 1), "6*B*D*S at the sgemm rate");
         row(out, "roofline_fraction", fmt(r.rooflineFraction(), 3), "floor_ms / fc_step_ms");
         row(out, "dl4j_step_ms", r.dl4jStepMs() == null ? "-" : fmt(r.dl4jStepMs(), 1),
-                r.dl4jStepMs() == null ? "skipped (--no-dl4j)" : "DL4J OutputLayer fit, median of " + r.dl4jSteps());
+                r.dl4jStepMs() == null ? "not run (--baseline dl4j)" : "DL4J OutputLayer fit, median of " + r.dl4jSteps()
+                        + " (min " + fmt(d.dl4jStepMsMin(), 1) + ", max " + fmt(d.dl4jStepMsMax(), 1) + ")");
         row(out, "speedup_vs_dl4j", r.speedupVsDl4j() == null ? "-" : fmt(r.speedupVsDl4j(), 2) + "x",
                 "dl4j_step_ms / fc_step_ms");
-        row(out, "peak_rss_mb", r.peakRssMb() == null ? "-" : r.peakRssMb().toString(), "VmHWM after the plsc4j phase");
+        row(out, "torch_step_ms", d.torchStepMs() == null ? "-" : fmt(d.torchStepMs(), 1),
+                d.torchStepMs() == null ? d.torchUnavailableReason() : "arcface_torch-style step (torch "
+                        + d.torchVersion() + "), median of " + d.torchSteps() + " (min " + fmt(d.torchStepMsMin(), 1)
+                        + ", max " + fmt(d.torchStepMsMax(), 1) + ")");
+        row(out, "speedup_vs_torch", d.speedupVsTorch() == null ? "-" : fmt(d.speedupVsTorch(), 2) + "x",
+                "torch_step_ms / fc_step_ms");
+        row(out, "peak_rss_mb", r.peakRssMb() == null ? "-" : r.peakRssMb().toString(), "VmHWM after plsc4j's first step (rank 0's JVM)");
         row(out, "dl4j_peak_rss_mb", r.dl4jPeakRssMb() == null ? "-" : r.dl4jPeakRssMb().toString(),
-                "VmHWM of the DL4J phase");
+                "DL4J alone: JVM RSS before any side + its peak rise");
         row(out, "loss", (r.lossFirst() == null ? "-" : fmt(r.lossFirst(), 4)) + " -> "
                 + (r.lossLast() == null ? "-" : fmt(r.lossLast(), 4)), "first step -> last timed step");
+        if (d.torchLossFirst() != null) {
+            row(out, "torch_loss", fmt(d.torchLossFirst(), 4) + " -> " + (d.torchLossLast() == null ? "-"
+                    : fmt(d.torchLossLast(), 4)), "first step -> last timed step");
+        }
+        row(out, "load_average", (d.loadAverageBefore() == null ? "-" : fmt(d.loadAverageBefore(), 2)) + " -> "
+                + (d.loadAverageAfter() == null ? "-" : fmt(d.loadAverageAfter(), 2)), "1-minute, before -> after; "
+                + "sides alternated step by step");
         out.flush();
     }
 

@@ -3,6 +3,7 @@ package org.plsc4j.bench;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
+import com.fasterxml.jackson.annotation.JsonUnwrapped;
 import java.util.List;
 
 /**
@@ -39,12 +40,14 @@ import java.util.List;
  * @param lossLast plsc4j loss of the last timed step
  * @param device "cpu" or "cuda:K" ({@code --device})
  * @param engine the FC step that ran: "fused" or "ops" ({@code --engine}, auto: ops on CUDA)
+ * @param discipline what was added for issue 13 (alternation, spreads, load, the PyTorch baseline), its
+ *     fields written after the ones above, at the same level ({@link FcBenchDiscipline})
  */
 @JsonInclude(JsonInclude.Include.ALWAYS)
 @JsonPropertyOrder({"version", "classes", "emb", "batch", "workers", "sample_ratio", "sampled_classes", "steps",
     "warmup", "seed", "lr", "threads", "sgemm_gflops", "fc_step_ms", "fc_step_ms_all", "floor_ms",
     "roofline_fraction", "dl4j_steps", "dl4j_step_ms", "dl4j_step_ms_all", "speedup_vs_dl4j", "peak_rss_mb",
-    "dl4j_peak_rss_mb", "loss_first", "loss_last", "device", "engine"})
+    "dl4j_peak_rss_mb", "loss_first", "loss_last", "device", "engine", "discipline"})
 public record FcBenchResult(
         @JsonProperty("version") String version,
         @JsonProperty("classes") int classes,
@@ -72,7 +75,8 @@ public record FcBenchResult(
         @JsonProperty("loss_first") Double lossFirst,
         @JsonProperty("loss_last") Double lossLast,
         @JsonProperty("device") String device,
-        @JsonProperty("engine") String engine) {
+        @JsonProperty("engine") String engine,
+        @JsonUnwrapped FcBenchDiscipline discipline) {
 
     /** Non-finite numbers become {@code null}: JSON has no NaN. */
     public FcBenchResult {
