@@ -91,7 +91,8 @@ public record TrainConfig(
         @JsonProperty("rendezvous_timeout") int rendezvousTimeout,
         @JsonProperty("batch_size_per_worker") Integer batchSizePerWorker,
         @JsonProperty("fc_init_std") Double fcInitStd,
-        @JsonProperty("micro_batch_size") Integer microBatchSize) {
+        @JsonProperty("micro_batch_size") Integer microBatchSize,
+        @JsonProperty("allow_missing_rows") boolean allowMissingRows) {
 
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(TrainConfig.class);
 

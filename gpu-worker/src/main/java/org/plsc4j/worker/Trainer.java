@@ -11,7 +11,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.plsc4j.core.FcDtype;
 import org.plsc4j.core.LossScaler;
 import org.plsc4j.core.PartialFc;
 import org.plsc4j.core.TrainConfig;
@@ -122,12 +121,6 @@ public final class Trainer {
         this.runId = Objects.requireNonNull(runId, "runId");
         if (membership.elastic() && membership.rows() == null) {
             throw new IllegalArgumentException("membership : elastic without a row store (expected: rows() != null)");
-        }
-        if (membership.elastic() && (config.fcWeightsDtype() != FcDtype.FLOAT32
-                || config.fcMomentumDtype() != FcDtype.FLOAT32)) {
-            // the shard store moves float32 rows; converting a half shard there would need a full-size copy
-            throw new IllegalArgumentException("fc_dtype : " + config.fcStorageDtype() + " (not yet supported in"
-                    + " elastic jobs, whose shard store keeps float32 rows; expected: float32, or a fixed group)");
         }
     }
 
