@@ -122,6 +122,10 @@ public final class Trainer {
         if (membership.elastic() && membership.rows() == null) {
             throw new IllegalArgumentException("membership : elastic without a row store (expected: rows() != null)");
         }
+        if (membership.elastic() && !config.sharedSaveDir() && config.shardStore().equals("local")) {
+            throw new IllegalArgumentException("shard_store : local with shared_save_dir: false (expected: ignite; the"
+                    + " local store keeps its blocks under model_save_dir, which ranks on other disks do not see)");
+        }
     }
 
     /**
@@ -252,6 +256,7 @@ public final class Trainer {
                 metrics = null;
             }
             change.begin();
+            checkpoints.checkSaveDir(g);
             // micro-batches for this generation's local batch; fails here when not even one image fits
             step.plan(g, Integer.getInteger(LOCAL_WORKERS_PROPERTY, 1));
             if (!cursor.valid) {
