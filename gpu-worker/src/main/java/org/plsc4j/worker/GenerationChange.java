@@ -120,8 +120,11 @@ final class GenerationChange implements AutoCloseable {
         int[] trained = {trainedSinceStored ? 1 : 0};
         c.allReduce(trained, ReduceOp.MAX);
         trainedSinceStored = trained[0] != 0;
+        long t0 = System.nanoTime();
         RowTransfer.Result r = RowTransfer.read(membership.rows(), g.start(), RowTransfer.Shard.of(fc));
         fc.weightsChanged();
+        int[] millis = {(int) Math.min(Integer.MAX_VALUE, (System.nanoTime() - t0) / 1_000_000)};
+        c.allReduce(millis, ReduceOp.MAX);
         rowsValid = true;
         int[] missing = {r.missingRows()};
         c.allReduce(missing, ReduceOp.SUM);
@@ -130,7 +133,7 @@ final class GenerationChange implements AutoCloseable {
         c.allReduce(ver, ReduceOp.MAX);
         if (metrics != null) {
             metrics.event("restore", Map.of("generation", g.number(), "step", cursor.global, "missing_rows",
-                    missing[0], "min_version", -ver[0], "max_version", ver[1]));
+                    missing[0], "min_version", -ver[0], "max_version", ver[1], "seconds", millis[0] / 1000.0));
         }
         if (missing[0] > 0) {
             List<FcRowStore.Range> named = MissingRows.gather(c, r.missing());
@@ -147,8 +150,8 @@ final class GenerationChange implements AutoCloseable {
                         membership.rows().describe()), named, missing[0]);
             }
         }
-        return String.format(Locale.ROOT, ", rows restored from the store (versions %d..%d, %d missing)", -ver[0],
-                ver[1], missing[0]);
+        return String.format(Locale.ROOT, ", rows restored from the store in %.2f s (versions %d..%d, %d missing)",
+                millis[0] / 1000.0, -ver[0], ver[1], missing[0]);
     }
 
     /** The lowest rank among the most advanced sends its cursor, loss scaler, backbone and optimizer state. */
