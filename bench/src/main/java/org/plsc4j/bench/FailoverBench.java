@@ -97,6 +97,22 @@ public final class FailoverBench implements Callable<Integer> {
     @Option(names = "--per-class", defaultValue = "8", description = "Images per class (default: ${DEFAULT-VALUE}).")
     int perClass;
 
+    @Option(names = "--num-classes", defaultValue = "0",
+            description = "FC classes (num_classes); 0: --classes. More than the data set's classes sizes the FC"
+                + " (and the rows the store restores) without a larger data set (default: ${DEFAULT-VALUE}).")
+    int numClasses;
+
+    @Option(names = "--emb-size", defaultValue = "16", description = "emb_size (default: ${DEFAULT-VALUE}).")
+    int embSize;
+
+    @Option(names = "--fc-dtype", defaultValue = "float32",
+            description = "fc_dtype: float32, float16, bfloat16 (default: ${DEFAULT-VALUE}).")
+    String fcDtype;
+
+    @Option(names = "--shard-sync-steps", defaultValue = "2",
+            description = "shard_sync_steps (default: ${DEFAULT-VALUE}).")
+    int shardSyncSteps;
+
     @Option(names = "--batch", defaultValue = "12",
             description = "Global batch; divisible by min-workers..workers (default: ${DEFAULT-VALUE}).")
     int batch;
@@ -114,7 +130,8 @@ public final class FailoverBench implements Callable<Integer> {
     /** One kill. */
     record Kill(@JsonProperty("killed_at_step") long killedAtStep,
                 @JsonProperty("generation_s") double generationS,
-                @JsonProperty("failover_s") double failoverS) {
+                @JsonProperty("failover_s") double failoverS,
+                @JsonProperty("resync_s") double resyncS) {
     }
 
     /** The --json object (field names are a public contract). */
@@ -128,7 +145,11 @@ public final class FailoverBench implements Callable<Integer> {
                   @JsonProperty("failover_max_s") double failoverMaxS,
                   @JsonProperty("ratio") double ratio,
                   @JsonProperty("goal") String goal,
-                  @JsonProperty("goal_met") boolean goalMet) {
+                  @JsonProperty("goal_met") boolean goalMet,
+                  @JsonProperty("num_classes") int numClasses,
+                  @JsonProperty("emb_size") int embSize,
+                  @JsonProperty("fc_dtype") String fcDtype,
+                  @JsonProperty("resync_s") List<Double> resyncS) {
     }
 
     /** Runs this benchmark alone (without the CLI): {@code java -cp ... org.plsc4j.bench.FailoverBench --json}. */
@@ -158,8 +179,8 @@ public final class FailoverBench implements Callable<Integer> {
             List<Kill> kills = new ArrayList<>();
             for (int r = 0; r < repeats; r++) {
                 Kill k = once(data, tmp.resolve("run-" + r));
-                LOG.info("bench failover: repeat {}: generation after {} s, first step after {} s", r + 1,
-                        fmt(k.generationS()), fmt(k.failoverS()));
+                LOG.info("bench failover: repeat {}: generation after {} s, rows restored in {} s, first step after {} s",
+                        r + 1, fmt(k.generationS()), fmt(k.resyncS()), fmt(k.failoverS()));
                 kills.add(k);
             }
             double session = sessionTimeoutMs / 1000.0;
@@ -170,7 +191,8 @@ public final class FailoverBench implements Callable<Integer> {
             print(new Result(BenchVersion.get(), workers, minWorkers, session,
                     JobCoordinator.DEFAULT_SETTLE.toMillis() / 1000.0,
                     kills.stream().map(Kill::failoverS).toList(), kills.stream().map(Kill::generationS).toList(),
-                    median, max, Stats.round(median / session, 3), goal, max <= session + GOAL_SLACK_S));
+                    median, max, Stats.round(median / session, 3), goal, max <= session + GOAL_SLACK_S, fcClasses(),
+                    embSize, fcDtype, kills.stream().map(Kill::resyncS).toList()));
             return 0;
         } finally {
             try (Stream<Path> s = Files.walk(tmp)) {
@@ -185,10 +207,10 @@ public final class FailoverBench implements Callable<Integer> {
     private Kill once(Path data, Path save) throws IOException, InterruptedException {
         Files.createDirectories(save);
         TrainConfig cfg = TrainConfigs.load(null, List.of("dataset_dir=" + data, "model_save_dir=" + save,
-                "num_classes=" + classes, "image_shape=[3, " + imageSize + ", " + imageSize + "]",
-                "model_name=" + model, "emb_size=16", "train_batch_size=" + batch, "train_epochs=3",
+                "num_classes=" + fcClasses(), "image_shape=[3, " + imageSize + ", " + imageSize + "]",
+                "model_name=" + model, "emb_size=" + embSize, "fc_dtype=" + fcDtype, "train_batch_size=" + batch, "train_epochs=3",
                 "with_test=false", "log_period=1", "lr=0.05", "scale_lr_by_batch=false", "scale=16",
-                "shard_sync_steps=2", "min_workers=" + minWorkers, "max_workers=" + workers,
+                "shard_sync_steps=" + shardSyncSteps, "min_workers=" + minWorkers, "max_workers=" + workers,
                 "zk_session_timeout_ms=" + sessionTimeoutMs, "seed=" + seed));
         Duration timeout = Duration.ofSeconds(timeoutS);
         try (Metrics metrics = new Metrics(save); LocalLauncher.Job job = LocalLauncher.start(cfg, workers, null, null)) {
@@ -216,8 +238,15 @@ public final class FailoverBench implements Callable<Integer> {
                     return seen && is(e, "train");
                 }
             }, timeout);
-            return new Kill(at.get("step").asLong(), seconds(killed, gen), seconds(killed, first));
+            JsonNode restore = metrics.await("the restore event of generation " + g,
+                    e -> is(e, "restore") && e.get("generation").asLong() == g, timeout);
+            return new Kill(at.get("step").asLong(), seconds(killed, gen), seconds(killed, first),
+                    restore.path("seconds").asDouble(Double.NaN));
         }
+    }
+
+    private int fcClasses() {
+        return numClasses > 0 ? numClasses : classes;
     }
 
     private static double seconds(Instant from, JsonNode event) {
@@ -238,6 +267,8 @@ public final class FailoverBench implements Callable<Integer> {
             out.printf(Locale.ROOT, "  session timeout          %6.2f s (settle window %.2f s)%n", r.sessionTimeoutS(),
                     r.settleS());
             out.printf(Locale.ROOT, "  kill -> next generation  %s s%n", r.generationS());
+            out.printf(Locale.ROOT, "  rows restored (%d x %d %s) in %s s%n", r.numClasses(), r.embSize(), r.fcDtype(),
+                    r.resyncS());
             out.printf(Locale.ROOT, "  kill -> first step       %s s (median %.2f, max %.2f, %.2f x the session timeout)%n",
                     r.failoverS(), r.failoverMedianS(), r.failoverMaxS(), r.ratio());
             out.printf(Locale.ROOT, "  goal %s: %s%n", r.goal(), r.goalMet() ? "met" : "NOT met");

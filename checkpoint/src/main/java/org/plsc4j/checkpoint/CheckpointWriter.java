@@ -198,35 +198,125 @@ public final class CheckpointWriter {
     public Path commit(ManifestInfo info) throws IOException {
         checkOpen();
         checkTargetFree();
+        Manifest manifest = manifest(info, localView(), target.toString());
+        Durable.writeAtomically(staging.resolve(Manifest.FILE_NAME), Json.bytes(manifest));
+        for (int r = 0; r < info.worldSize(); r++) {
+            Files.deleteIfExists(staging.resolve(Sidecar.path(r)));
+        }
+        syncDirs();
+        publish();
+        done = true;
+        LOG.info("checkpoint {} committed: {} ranks, {} files, step {}", target, info.worldSize(), manifest.files().size(),
+                info.step());
+        return target;
+    }
+
+    /**
+     * Rank 0 of ranks that do not share a disk, after every rank uploaded its part ({@link #stagedFiles})
+     * to one staging directory that {@code staged} reads: the {@code manifest.json} a commit would write
+     * there, after the same checks as {@link #commit} (every rank's sidecar present and consistent with
+     * {@code info}'s class layout, every file of the size its rank wrote, one FC type); this writer's
+     * own backbone and arrays are listed as written here. The caller writes it last, removes the
+     * sidecars ({@link #sidecars}) and publishes the directory; {@code where} names it in messages.
+     */
+    public byte[] manifestFor(ManifestInfo info, StagedFiles staged, String where) throws IOException {
+        checkOpen();
+        return Json.bytes(manifest(info, staged, where));
+    }
+
+    /** The sidecar files of a checkpoint of {@code worldSize} ranks (relative paths), which a commit removes. */
+    public static List<String> sidecars(int worldSize) {
+        List<String> out = new ArrayList<>();
+        for (int r = 0; r < worldSize; r++) {
+            out.add(Sidecar.path(r));
+        }
+        return out;
+    }
+
+    /** Every file this rank staged so far (relative paths with '/', sorted): its part of the checkpoint. */
+    public List<String> stagedFiles() throws IOException {
+        checkOpen();
+        List<String> out = new ArrayList<>();
+        try (var walk = Files.walk(staging)) {
+            for (Path p : (Iterable<Path>) walk.filter(Files::isRegularFile)::iterator) {
+                out.add(staging.relativize(p).toString().replace(java.io.File.separatorChar, '/'));
+            }
+        }
+        out.sort(Comparator.naturalOrder());
+        return out;
+    }
+
+    private StagedFiles localView() {
+        return new StagedFiles() {
+            @Override
+            public boolean isFile(String path) {
+                return Files.isRegularFile(staging.resolve(path));
+            }
+
+            @Override
+            public long size(String path) throws IOException {
+                return Files.size(staging.resolve(path));
+            }
+
+            @Override
+            public byte[] read(String path) throws IOException {
+                return Files.readAllBytes(staging.resolve(path));
+            }
+
+            @Override
+            public List<String> list(String dir) throws IOException {
+                List<String> out = new ArrayList<>();
+                if (!Files.isDirectory(staging.resolve(dir))) {
+                    return out;
+                }
+                try (var listing = Files.list(staging.resolve(dir))) {
+                    for (Path p : (Iterable<Path>) listing::iterator) {
+                        out.add(p.getFileName().toString());
+                    }
+                }
+                return out;
+            }
+
+            @Override
+            public String describe(String path) {
+                return staging.resolve(path).toString();
+            }
+
+            @Override
+            public org.plsc4j.core.FcDtype fcDtype(String path) throws IOException {
+                return fileDtype(staging.resolve(path));
+            }
+        };
+    }
+
+    private Manifest manifest(ManifestInfo info, StagedFiles view, String where0) throws IOException {
         ClassLayout layout = info.classLayout();
         List<Manifest.Shard> shards = new ArrayList<>();
         List<Manifest.FileEntry> all = new ArrayList<>();
         Manifest.FcDtypes dtypes = null;
         List<Integer> missing = new ArrayList<>();
         for (int r = 0; r < info.worldSize(); r++) {
-            if (!Files.isRegularFile(staging.resolve(Sidecar.path(r)))) {
+            if (!view.isFile(Sidecar.path(r))) {
                 missing.add(r);
             }
         }
         if (!missing.isEmpty()) {
-            throw new CheckpointException("commit of " + target + ": rank" + (missing.size() > 1 ? "s " : " ")
-                    + join(missing) + " : no FC shard (" + Sidecar.path(missing.get(0)) + " missing in " + staging
-                    + "; expected: all " + info.worldSize() + " ranks call writeFcShard before the barrier and commit)");
+            throw new CheckpointException("commit of " + where0 + ": rank" + (missing.size() > 1 ? "s " : " ")
+                    + join(missing) + " : no FC shard (" + Sidecar.path(missing.get(0)) + " missing in "
+                    + view.describe("").replaceAll("/$", "") + "; expected: all " + info.worldSize() + " ranks call writeFcShard before the barrier and commit)");
         }
-        try (var listing = Files.list(staging.resolve("fc"))) {
-            for (Path p : (Iterable<Path>) listing::iterator) {
-                java.util.regex.Matcher m = SIDECAR.matcher(p.getFileName().toString());
-                if (m.matches() && Integer.parseInt(m.group(1)) >= info.worldSize()) {
-                    throw new CheckpointException("commit of " + target + ": rank " + Integer.parseInt(m.group(1))
-                            + " : wrote an FC shard (" + p + ") (expected: ranks 0.." + (info.worldSize() - 1)
-                            + " only, world_size = " + info.worldSize() + ")");
-                }
+        for (String n : view.list("fc")) {
+            java.util.regex.Matcher m = SIDECAR.matcher(n);
+            if (m.matches() && Integer.parseInt(m.group(1)) >= info.worldSize()) {
+                throw new CheckpointException("commit of " + where0 + ": rank " + Integer.parseInt(m.group(1))
+                        + " : wrote an FC shard (" + view.describe("fc/" + n) + ") (expected: ranks 0.." + (info.worldSize() - 1)
+                        + " only, world_size = " + info.worldSize() + ")");
             }
         }
         for (int r = 0; r < info.worldSize(); r++) {
             String sidecarPath = Sidecar.path(r);
-            Sidecar s = Json.read(staging.resolve(sidecarPath), staging.resolve(sidecarPath).toString(), Sidecar.class);
-            String where = "commit of " + target + ": rank " + r + " (" + sidecarPath + ")";
+            Sidecar s = Json.read(view.read(sidecarPath), view.describe(sidecarPath), Sidecar.class);
+            String where = "commit of " + where0 + ": rank " + r + " (" + sidecarPath + ")";
             if (s.rank() != r || s.classStart() != layout.start(r) || s.classEnd() != layout.end(r)) {
                 throw new CheckpointException(where + ": rank " + s.rank() + " classes [" + s.classStart() + ", "
                         + s.classEnd() + ") (expected: rank " + r + " classes [" + layout.start(r) + ", " + layout.end(r)
@@ -242,17 +332,18 @@ public final class CheckpointWriter {
             List<Manifest.FileEntry> written = s.bias() == null ? List.of(s.weights(), s.momentum())
                     : List.of(s.weights(), s.momentum(), s.bias(), s.biasMomentum());
             for (Manifest.FileEntry f : written) {
-                long size = Files.size(staging.resolve(f.path()));
+                long size = view.isFile(f.path()) ? view.size(f.path()) : -1;
                 if (size != f.bytes()) {
-                    throw new CheckpointException(where + ": " + f.path() + " size : " + size + " bytes (expected: "
-                            + f.bytes() + " as the rank wrote it)");
+                    throw new CheckpointException(where + ": " + f.path() + " size : "
+                            + (size < 0 ? "missing" : size + " bytes") + " (expected: " + f.bytes()
+                            + " as the rank wrote it)");
                 }
                 all.add(f);
             }
             shards.add(new Manifest.Shard(r, s.classStart(), s.classEnd(), s.weights().path(), s.momentum().path(),
                     s.bias() == null ? null : s.bias().path(), s.biasMomentum() == null ? null : s.biasMomentum().path()));
-            Manifest.FcDtypes t = new Manifest.FcDtypes(fileDtype(staging.resolve(s.weights().path())).key(),
-                    fileDtype(staging.resolve(s.momentum().path())).key());
+            Manifest.FcDtypes t = new Manifest.FcDtypes(view.fcDtype(s.weights().path()).key(),
+                    view.fcDtype(s.momentum().path()).key());
             if (dtypes != null && !dtypes.equals(t)) {
                 throw new CheckpointException(where + ": fc_dtype : " + t + " (expected: " + dtypes
                         + " as rank 0 wrote; all ranks store the FC in one type)");
@@ -261,21 +352,19 @@ public final class CheckpointWriter {
         }
         List<Manifest.FileEntry> own = new ArrayList<>(files);
         own.sort(Comparator.comparing(Manifest.FileEntry::path));
+        for (Manifest.FileEntry f : own) {
+            long size = view.isFile(f.path()) ? view.size(f.path()) : -1;
+            if (size != f.bytes()) {
+                throw new CheckpointException("commit of " + where0 + ": " + f.path() + " size : "
+                        + (size < 0 ? "missing" : size + " bytes") + " (expected: " + f.bytes() + " as rank 0 wrote it)");
+            }
+        }
         all.addAll(own);
         Manifest manifest = new Manifest(Manifest.FORMAT_VERSION, info.numClasses(), info.embSize(), info.worldSize(),
                 info.layout().name().toLowerCase(java.util.Locale.ROOT), shards, backbone, arrays, all, info.step(),
                 info.epoch(), info.config(), Versions.provenance(info.worldSize()), info.extra(), dtypes);
         ManifestValidator.validate(manifest);
-
-        Durable.writeAtomically(staging.resolve(Manifest.FILE_NAME), Json.bytes(manifest));
-        for (int r = 0; r < info.worldSize(); r++) {
-            Files.deleteIfExists(staging.resolve(Sidecar.path(r)));
-        }
-        syncDirs();
-        publish();
-        done = true;
-        LOG.info("checkpoint {} committed: {} ranks, {} files, step {}", target, info.worldSize(), all.size(), info.step());
-        return target;
+        return manifest;
     }
 
     /** Removes the staging directory (any rank; idempotent). The target, if it exists, is not touched. */

@@ -91,7 +91,9 @@ public record TrainConfig(
         @JsonProperty("rendezvous_timeout") int rendezvousTimeout,
         @JsonProperty("batch_size_per_worker") Integer batchSizePerWorker,
         @JsonProperty("fc_init_std") Double fcInitStd,
-        @JsonProperty("micro_batch_size") Integer microBatchSize) {
+        @JsonProperty("micro_batch_size") Integer microBatchSize,
+        @JsonProperty("allow_missing_rows") boolean allowMissingRows,
+        @JsonProperty("shared_save_dir") boolean sharedSaveDir) {
 
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(TrainConfig.class);
 
@@ -221,6 +223,11 @@ public record TrainConfig(
         }
         if (microBatchSize != null) {
             positive("micro_batch_size", microBatchSize);
+        }
+        if (!sharedSaveDir && (fsDirForSave == null || fsDirForSave.isBlank())) {
+            throw new IllegalArgumentException("shared_save_dir : false (expected: fs_dir_for_save set too: ranks that"
+                    + " do not share model_save_dir commit checkpoints through fs_dir_for_save, a Hadoop file system"
+                    + " every rank reaches)");
         }
         lrSteps = List.copyOf(lrSteps);
         valTargets = List.copyOf(valTargets);

@@ -30,13 +30,19 @@ final class ScriptedJob {
     }
 
     private final String id;
-    private final MemoryRows rows = new MemoryRows();
+    private final MemoryRows rows;
     private final Map<Long, List<String>> generations = new HashMap<>();
     private long current;
     private final Map<String, Collective> open = new HashMap<>();
 
     ScriptedJob(String id) {
+        this(id, 0);
+    }
+
+    /** A job whose store moves at most {@code transferRows} classes per call (0: the store's default). */
+    ScriptedJob(String id, int transferRows) {
         this.id = id;
+        this.rows = new MemoryRows(transferRows);
     }
 
     MemoryRows rows() {
@@ -140,12 +146,50 @@ final class ScriptedJob {
         };
     }
 
-    /** Rows per class, with a log of every read. */
+    /** Rows per class, with a log of every read and of the size of every call. */
     static final class MemoryRows implements FcRowStore {
         private final Map<Integer, float[]> w = new HashMap<>();
         private final Map<Integer, float[]> m = new HashMap<>();
         private final Map<Integer, Long> version = new HashMap<>();
         final List<Read> reads = new ArrayList<>();
+        private final int transferRows;
+        /** Classes per write call, in call order. */
+        final List<Integer> writeSizes = new ArrayList<>();
+
+        MemoryRows(int transferRows) {
+            this.transferRows = transferRows;
+        }
+
+        @Override
+        public int transferRows(int dim) {
+            return transferRows > 0 ? transferRows : FcRowStore.super.transferRows(dim);
+        }
+
+        @Override
+        public String describe() {
+            return "in-memory test store";
+        }
+
+        /** Forgets the rows of classes {@code [from, to)}, as a store that lost blocks. */
+        synchronized void lose(int from, int to) {
+            for (int c = from; c < to; c++) {
+                w.remove(c);
+                m.remove(c);
+                version.remove(c);
+            }
+        }
+
+        /** The largest number of classes a read or a write moved in one call. */
+        synchronized int largestCall() {
+            int max = 0;
+            for (int n : writeSizes) {
+                max = Math.max(max, n);
+            }
+            for (Read r : reads) {
+                max = Math.max(max, r.end() - r.start());
+            }
+            return max;
+        }
 
         /** One read: the range and the weight rows returned. */
         record Read(int start, int end, float[] weights) {
@@ -153,6 +197,7 @@ final class ScriptedJob {
 
         @Override
         public synchronized void write(int start, int end, int dim, float[] weights, float[] momentum, long v) {
+            writeSizes.add(end - start);
             for (int c = start; c < end; c++) {
                 int o = (c - start) * dim;
                 w.put(c, java.util.Arrays.copyOfRange(weights, o, o + dim));
@@ -166,10 +211,16 @@ final class ScriptedJob {
             int missing = 0;
             long lo = Long.MAX_VALUE;
             long hi = -1;
+            List<Range> gaps = new ArrayList<>();
             for (int c = start; c < end; c++) {
                 float[] rw = w.get(c);
                 if (rw == null) {
                     missing++;
+                    if (!gaps.isEmpty() && gaps.get(gaps.size() - 1).end() == c) {
+                        gaps.set(gaps.size() - 1, new Range(gaps.get(gaps.size() - 1).start(), c + 1));
+                    } else {
+                        gaps.add(new Range(c, c + 1));
+                    }
                     continue;
                 }
                 System.arraycopy(rw, 0, weights, (c - start) * dim, dim);
@@ -178,7 +229,7 @@ final class ScriptedJob {
                 hi = Math.max(hi, version.get(c));
             }
             reads.add(new Read(start, end, weights.clone()));
-            return new ReadResult(missing, hi < 0 ? -1 : lo, hi);
+            return new ReadResult(missing, hi < 0 ? -1 : lo, hi, gaps);
         }
 
         /** The stored weight row of {@code classId}, or null. */

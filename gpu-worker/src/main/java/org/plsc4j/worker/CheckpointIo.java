@@ -144,10 +144,101 @@ public final class CheckpointIo {
             throws IOException {
         Trainer.ensureDir(modelSaveDir);
         int rank = collective.rank();
-        ClassLayout layout = fc.layout();
         CheckpointWriter w = CheckpointWriter.open(modelSaveDir, Integer.toString(epoch), runId + "-" + step, true);
         // a rank that fails here throws; its peers then fail at the barrier with the collective's
         // timeout naming it, and rank 0 never commits, so no incomplete checkpoint becomes visible
+        stage(w, epoch, step, fc, backbone, optimizer, rank);
+        collective.barrier();
+        Path out = w.target();
+        if (rank == 0) {
+            out = w.commit(info(epoch, step, runId, config, fc, collective, scaler));
+        }
+        collective.barrier();
+        return out;
+    }
+
+    /**
+     * As {@link #save(Path, int, long, String, TrainConfig, PartialFc, Backbone, Optimizer, Collective, LossScaler)}
+     * for ranks that do not share {@code model_save_dir} ({@code shared_save_dir: false}): each rank stages
+     * its part locally and copies it through {@code sync} to the remote staging directory; the ranks agree
+     * whether every part arrived, and only then rank 0 publishes the checkpoint remotely. All or nothing:
+     * when any rank fails (writing or copying), no rank commits, the remote staging directory is removed,
+     * the previous checkpoints stay as they were, and every rank throws naming the failed ranks. The local
+     * staging directories are removed either way (the remote checkpoint is the copy).
+     *
+     * @return the committed remote checkpoint directory
+     */
+    public static String saveRemote(Path modelSaveDir, int epoch, long step, String runId, TrainConfig config,
+                                    PartialFc fc, Backbone backbone, Optimizer optimizer, Collective collective,
+                                    LossScaler scaler, CheckpointSync sync) throws IOException {
+        Trainer.ensureDir(modelSaveDir);
+        int rank = collective.rank();
+        String name = Integer.toString(epoch);
+        String stagingId = runId + "-" + step;
+        CheckpointWriter w = null;
+        Exception failure = null;
+        try {
+            w = CheckpointWriter.open(modelSaveDir, name, stagingId, true);
+            stage(w, epoch, step, fc, backbone, optimizer, rank);
+            sync.uploadPart(w.stagingDir(), w.stagedFiles(), name, stagingId);
+        } catch (IOException | RuntimeException e) {
+            failure = e;
+            LOG.error("checkpoint {} (step {}): rank {} could not stage or upload its part: {}", epoch, step, rank,
+                    e.toString());
+        }
+        int[] ok = new int[collective.worldSize()];
+        collective.allGather(new int[] {failure == null ? 1 : 0}, ok);
+        String remote = null;
+        int[] failedCommit = {0};
+        boolean allOk = java.util.Arrays.stream(ok).allMatch(v -> v == 1);
+        if (rank == 0) {
+            try {
+                if (allOk) {
+                    remote = sync.publishRemote(w, info(epoch, step, runId, config, fc, collective, scaler), name,
+                            stagingId);
+                } else {
+                    sync.abortRemote(name, stagingId);
+                }
+            } catch (IOException | RuntimeException e) {
+                failedCommit[0] = 1;
+                failure = e;
+                LOG.error("checkpoint {} (step {}): the remote commit failed: {}", epoch, step, e.toString());
+                try {
+                    sync.abortRemote(name, stagingId);
+                } catch (IOException | RuntimeException again) {
+                    e.addSuppressed(again);
+                }
+            }
+        }
+        collective.allReduce(failedCommit, org.plsc4j.core.collective.ReduceOp.MAX);
+        if (w != null) {
+            w.abort();
+        }
+        collective.barrier();
+        if (!allOk) {
+            java.util.List<Integer> failed = new java.util.ArrayList<>();
+            for (int r = 0; r < ok.length; r++) {
+                if (ok[r] != 1) {
+                    failed.add(r);
+                }
+            }
+            throw new CheckpointIoException("checkpoint " + epoch + " (step " + step + "): rank(s) " + failed
+                    + " could not stage or upload their part to fs_dir_for_save " + config.fsDirForSave()
+                    + (failure != null ? " (" + failure.getMessage() + ")" : "")
+                    + "; nothing was committed, the previous checkpoints are as they were", failure);
+        }
+        if (failedCommit[0] != 0) {
+            throw new CheckpointIoException("checkpoint " + epoch + " (step " + step + "): rank 0 could not commit it"
+                    + " to fs_dir_for_save " + config.fsDirForSave() + (failure != null ? " (" + failure.getMessage()
+                    + ")" : "") + "; nothing was committed, the previous checkpoints are as they were", failure);
+        }
+        return remote;
+    }
+
+    /** This rank's part of a checkpoint: its FC shard, and on rank 0 the backbone and the optimizer state. */
+    private static void stage(CheckpointWriter w, int epoch, long step, PartialFc fc, Backbone backbone,
+                              Optimizer optimizer, int rank) throws IOException {
+        ClassLayout layout = fc.layout();
         int rows = layout.end(rank) - layout.start(rank);
         if (!FcStorage.allFinite(fc.weights(), 0, rows) || !FcStorage.allFinite(fc.momentum(), 0, rows)
                 || (fc.bias() != null && !(Double.isFinite(fc.bias().sumNumber().doubleValue())
@@ -169,23 +260,31 @@ public final class CheckpointIo {
                 w.writeArrays(OPTIMIZER, optimizer.state());
             }
         }
-        collective.barrier();
-        Path out = w.target();
-        if (rank == 0) {
-            ObjectNode extra = JsonNodeFactory.instance.objectNode();
-            extra.put("model_name", config.modelName());
-            extra.put("run_id", runId);
-            if (scaler != null) {
-                ObjectNode ls = extra.putObject(LOSS_SCALING);
-                ls.put("scale", scaler.scale());
-                ls.put("good_steps", scaler.goodSteps());
-                ls.put("bad_steps", scaler.badSteps());
-                ls.put("skipped_steps", scaler.skippedSteps());
-            }
-            out = w.commit(new ManifestInfo(config.numClasses(), config.embSize(), collective.worldSize(),
-                    layout.kind(), step, epoch, TrainConfigs.toTree(config), extra));
+    }
+
+    /** What rank 0's commit records about the checkpoint. */
+    private static ManifestInfo info(int epoch, long step, String runId, TrainConfig config, PartialFc fc,
+                                     Collective collective, LossScaler scaler) {
+        ObjectNode extra = JsonNodeFactory.instance.objectNode();
+        extra.put("model_name", config.modelName());
+        extra.put("run_id", runId);
+        if (scaler != null) {
+            ObjectNode ls = extra.putObject(LOSS_SCALING);
+            ls.put("scale", scaler.scale());
+            ls.put("good_steps", scaler.goodSteps());
+            ls.put("bad_steps", scaler.badSteps());
+            ls.put("skipped_steps", scaler.skippedSteps());
         }
-        collective.barrier();
-        return out;
+        return new ManifestInfo(config.numClasses(), config.embSize(), collective.worldSize(), fc.layout().kind(), step,
+                epoch, TrainConfigs.toTree(config), extra);
+    }
+
+    /** A checkpoint that ranks without a shared disk could not commit (nothing was). */
+    public static final class CheckpointIoException extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        CheckpointIoException(String message, Throwable cause) {
+            super(message, cause);
+        }
     }
 }

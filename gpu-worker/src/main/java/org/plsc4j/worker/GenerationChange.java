@@ -1,16 +1,17 @@
 package org.plsc4j.worker;
 
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 import org.plsc4j.core.LossScaler;
 import org.plsc4j.core.PartialFc;
 import org.plsc4j.core.TrainConfig;
 import org.plsc4j.core.collective.Collective;
 import org.plsc4j.core.collective.CollectiveException;
 import org.plsc4j.core.collective.ReduceOp;
+import org.plsc4j.worker.internal.RowTransfer;
 import org.plsc4j.worker.internal.ShardFlusher;
 import org.plsc4j.worker.internal.StateBroadcast;
 import org.slf4j.Logger;
@@ -37,6 +38,11 @@ final class GenerationChange implements AutoCloseable {
     private ShardFlusher flusher;
     /** Whether this generation's FC shard holds the job's rows (else it must not be flushed). */
     private boolean rowsValid;
+    /**
+     * Whether this rank knows that the job trained since the store learnt every class (the first
+     * flush of a job): from then on, a row the store cannot give back is a trained one, lost.
+     */
+    private boolean trainedSinceStored;
 
     GenerationChange(TrainConfig config, Membership membership, Backbone backbone, Optimizer optimizer,
                      LossScaler scaler, int stepsPerEpoch) {
@@ -68,8 +74,11 @@ final class GenerationChange implements AutoCloseable {
 
     /** After step {@code global} of an elastic job: the background flush of this rank's rows, every shard_sync_steps. */
     void afterStep(Generation g, long global) {
-        if (membership.elastic() && global % config.shardSyncSteps() == 0) {
-            flusher(g).flushAsync(g.start(), g.end(), g.fc().rowsForStore(), g.fc().momentumForStore(), global);
+        if (membership.elastic()) {
+            trainedSinceStored = true;
+            if (global % config.shardSyncSteps() == 0) {
+                flusher(g).flushAsync(g.start(), RowTransfer.Shard.of(g.fc()), global);
+            }
         }
     }
 
@@ -94,29 +103,29 @@ final class GenerationChange implements AutoCloseable {
             // contiguous, so rank 2's rows must not arrive before rank 1's
             for (int r = 0; r < g.world(); r++) {
                 if (r == g.rank()) {
-                    flusher(g).flushNow(g.start(), g.end(), fc.rowsForStore(), fc.momentumForStore(), cursor.global);
+                    flusher(g).flushNow(g.start(), RowTransfer.Shard.of(fc), cursor.global);
                 }
                 c.barrier();
             }
             rowsValid = true;
+            trainedSinceStored = false;
             return ", rows initialised and stored";
         }
         if (min != max) {
             broadcastFromMostAdvanced(c, cursor, mine, max);
         }
         // every rank of the previous generation wrote its rows before leaving it; a dead one's rows
-        // are as of its last flush
-        int dim = fc.storeDim();
-        int n = g.end() - g.start();
-        float[] w = fc.rowsForStore().dup('c').data().asFloat();
-        float[] m = fc.momentumForStore().dup('c').data().asFloat();
-        FcRowStore.ReadResult r = membership.rows().read(g.start(), g.end(), dim, w, m);
-        fc.loadFromStore(Nd4j.create(w, new long[] {n, dim}, 'c'), Nd4j.create(m, new long[] {n, dim}, 'c'));
+        // are as of its last flush. Block by block into the live shard (rows the store lacks keep
+        // their initial values until the check below)
+        int[] trained = {trainedSinceStored ? 1 : 0};
+        c.allReduce(trained, ReduceOp.MAX);
+        trainedSinceStored = trained[0] != 0;
+        long t0 = System.nanoTime();
+        RowTransfer.Result r = RowTransfer.read(membership.rows(), g.start(), RowTransfer.Shard.of(fc));
+        fc.weightsChanged();
+        int[] millis = {(int) Math.min(Integer.MAX_VALUE, (System.nanoTime() - t0) / 1_000_000)};
+        c.allReduce(millis, ReduceOp.MAX);
         rowsValid = true;
-        if (r.missingRows() > 0) {
-            LOG.warn("rank {} of generation {}: {} of classes [{}, {}) were never stored; they start from their"
-                    + " initial values", g.rank(), g.number(), r.missingRows(), g.start(), g.end());
-        }
         int[] missing = {r.missingRows()};
         c.allReduce(missing, ReduceOp.SUM);
         int lo = r.minVersion() < 0 ? Integer.MAX_VALUE : (int) Math.min(Integer.MAX_VALUE, r.minVersion());
@@ -124,10 +133,25 @@ final class GenerationChange implements AutoCloseable {
         c.allReduce(ver, ReduceOp.MAX);
         if (metrics != null) {
             metrics.event("restore", Map.of("generation", g.number(), "step", cursor.global, "missing_rows",
-                    missing[0], "min_version", -ver[0], "max_version", ver[1]));
+                    missing[0], "min_version", -ver[0], "max_version", ver[1], "seconds", millis[0] / 1000.0));
         }
-        return String.format(Locale.ROOT, ", rows restored from the store (versions %d..%d, %d missing)", -ver[0],
-                ver[1], missing[0]);
+        if (missing[0] > 0) {
+            List<FcRowStore.Range> named = MissingRows.gather(c, r.missing());
+            if (!trainedSinceStored) {
+                LOG.info("rank {} of generation {}: {} rows (classes {}) were never stored; no step trained since the"
+                        + " job's first flush, so their initial values are theirs", g.rank(), g.number(),
+                        r.missingRows(), r.missing());
+            } else if (config.allowMissingRows()) {
+                LOG.warn("rank {} of generation {}: {} trained rows (classes {}) are missing from the {}; they restart"
+                        + " from their initial values (allow_missing_rows: true)", g.rank(), g.number(),
+                        r.missingRows(), r.missing(), membership.rows().describe());
+            } else {
+                throw new MissingRowsException(MissingRows.message(g.number(), missing[0], named,
+                        membership.rows().describe()), named, missing[0]);
+            }
+        }
+        return String.format(Locale.ROOT, ", rows restored from the store in %.2f s (versions %d..%d, %d missing)",
+                millis[0] / 1000.0, -ver[0], ver[1], missing[0]);
     }
 
     /** The lowest rank among the most advanced sends its cursor, loss scaler, backbone and optimizer state. */
@@ -169,7 +193,7 @@ final class GenerationChange implements AutoCloseable {
      */
     void leave(Generation g, boolean agreed, long global, MetricsLog metrics) {
         if (rowsValid) {
-            flusher(g).flushNow(g.start(), g.end(), g.fc().rowsForStore(), g.fc().momentumForStore(), global);
+            flusher(g).flushNow(g.start(), RowTransfer.Shard.of(g.fc()), global);
         }
         if (agreed) {
             try {
@@ -190,7 +214,7 @@ final class GenerationChange implements AutoCloseable {
     /** Before the job's end: an elastic job's final rows go to the store. */
     void flushFinal(Generation g, long global) {
         if (membership.elastic()) {
-            flusher(g).flushNow(g.start(), g.end(), g.fc().rowsForStore(), g.fc().momentumForStore(), global);
+            flusher(g).flushNow(g.start(), RowTransfer.Shard.of(g.fc()), global);
         }
     }
 

@@ -11,7 +11,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.plsc4j.core.FcDtype;
 import org.plsc4j.core.LossScaler;
 import org.plsc4j.core.PartialFc;
 import org.plsc4j.core.TrainConfig;
@@ -123,11 +122,9 @@ public final class Trainer {
         if (membership.elastic() && membership.rows() == null) {
             throw new IllegalArgumentException("membership : elastic without a row store (expected: rows() != null)");
         }
-        if (membership.elastic() && (config.fcWeightsDtype() != FcDtype.FLOAT32
-                || config.fcMomentumDtype() != FcDtype.FLOAT32)) {
-            // the shard store moves float32 rows; converting a half shard there would need a full-size copy
-            throw new IllegalArgumentException("fc_dtype : " + config.fcStorageDtype() + " (not yet supported in"
-                    + " elastic jobs, whose shard store keeps float32 rows; expected: float32, or a fixed group)");
+        if (membership.elastic() && !config.sharedSaveDir() && config.shardStore().equals("local")) {
+            throw new IllegalArgumentException("shard_store : local with shared_save_dir: false (expected: ignite; the"
+                    + " local store keeps its blocks under model_save_dir, which ranks on other disks do not see)");
         }
     }
 
@@ -259,6 +256,7 @@ public final class Trainer {
                 metrics = null;
             }
             change.begin();
+            checkpoints.checkSaveDir(g);
             // micro-batches for this generation's local batch; fails here when not even one image fits
             step.plan(g, Integer.getInteger(LOCAL_WORKERS_PROPERTY, 1));
             if (!cursor.valid) {

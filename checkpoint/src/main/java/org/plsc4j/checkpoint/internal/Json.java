@@ -82,6 +82,18 @@ public final class Json {
         }
     }
 
+    /** Parses {@code bytes} as {@code type}; {@code name} (how to call the file in messages) prefixes errors. */
+    public static <T> T read(byte[] bytes, String name, Class<T> type) throws IOException {
+        try {
+            return MAPPER.readValue(bytes, type);
+        } catch (JsonMappingException e) {
+            throw new CheckpointException(name + ": " + describe(e, MAPPER.readTree(bytes)), e);
+        } catch (JsonProcessingException e) {
+            throw new CheckpointException(name + ": not valid JSON: " + firstLine(e.getOriginalMessage())
+                    + " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr(), e);
+        }
+    }
+
     /** {@code value} as indented UTF-8 JSON. */
     public static byte[] bytes(Object value) throws JsonProcessingException {
         return MAPPER.writeValueAsBytes(value);

@@ -6,10 +6,13 @@ import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.plsc4j.checkpoint.CheckpointWriter;
+import org.plsc4j.checkpoint.ManifestInfo;
 import org.plsc4j.core.TrainConfig;
 import org.plsc4j.hdfs.CheckpointUploader;
 import org.plsc4j.hdfs.HdfsConfig;
 import org.plsc4j.hdfs.HdfsSync;
+import org.plsc4j.hdfs.RemoteCommit;
 import org.plsc4j.worker.CheckpointSync;
 import org.plsc4j.worker.MetricsLog;
 import org.slf4j.Logger;
@@ -35,6 +38,7 @@ public final class HdfsCheckpointSync implements CheckpointSync {
     private final AtomicBoolean closed = new AtomicBoolean();
     private HdfsSync sync;
     private CheckpointUploader uploader;
+    private RemoteCommit remoteCommit;
     private volatile MetricsLog metrics;
     private IOException failedToConnect;
 
@@ -98,6 +102,40 @@ public final class HdfsCheckpointSync implements CheckpointSync {
             }
         }
         uploader.submit(checkpoint, epoch);
+    }
+
+    @Override
+    public boolean commitsRemotely() {
+        return !config.sharedSaveDir() && config.hdfsUpload();
+    }
+
+    private synchronized RemoteCommit remoteCommit() throws IOException {
+        if (remoteCommit == null) {
+            remoteCommit = new RemoteCommit(sync(), config.fsDirForSave());
+        }
+        return remoteCommit;
+    }
+
+    @Override
+    public void uploadPart(Path localStaging, java.util.List<String> files, String name, String stagingId)
+            throws IOException {
+        long t0 = System.nanoTime();
+        long bytes = remoteCommit().uploadPart(localStaging, files, name, stagingId);
+        LOG.info("checkpoint {}: uploaded this rank's part ({} files, {} bytes) to {} in {} s", name, files.size(),
+                bytes, remoteCommit().stagingDir(name, stagingId),
+                String.format(Locale.ROOT, "%.2f", (System.nanoTime() - t0) / 1e9));
+    }
+
+    @Override
+    public String publishRemote(CheckpointWriter writer, ManifestInfo info, String name, String stagingId)
+            throws IOException {
+        int keep = config.hdfsKeepLast() == null ? 0 : config.hdfsKeepLast();
+        return remoteCommit().publish(writer, info, name, stagingId, keep);
+    }
+
+    @Override
+    public void abortRemote(String name, String stagingId) throws IOException {
+        remoteCommit().abort(name, stagingId);
     }
 
     private void report(CheckpointUploader.Result r) {

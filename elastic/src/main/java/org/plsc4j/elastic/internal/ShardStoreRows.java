@@ -23,10 +23,36 @@ public final class ShardStoreRows implements FcRowStore {
     private static final CounterDataPoint WRITTEN = PlscMetrics.STORE_BYTES.labelValues("write");
     private static final CounterDataPoint READ = PlscMetrics.STORE_BYTES.labelValues("read");
 
-    /** Rows of job {@code job} in {@code store}. */
+    private final long transferFloats;
+
+    /** Rows of job {@code job} in {@code store}, moved {@link FcRowStore#DEFAULT_TRANSFER_FLOATS} floats at a time. */
     public ShardStoreRows(ShardStore store, String job) {
+        this(store, job, DEFAULT_TRANSFER_FLOATS);
+    }
+
+    /**
+     * Rows of job {@code job} in {@code store}, moved in transfers of whole store blocks, as many as
+     * fit {@code transferFloats} floats per array (at least one block).
+     */
+    public ShardStoreRows(ShardStore store, String job, long transferFloats) {
         this.store = Objects.requireNonNull(store, "store");
         this.job = ShardStore.checkJob(job);
+        if (transferFloats < 1) {
+            throw new IllegalArgumentException("transferFloats : " + transferFloats + " (expected: >= 1)");
+        }
+        this.transferFloats = transferFloats;
+    }
+
+    @Override
+    public int transferRows(int dim) {
+        long perBlock = (long) store.blockRows() * dim;
+        long blocks = Math.max(1, transferFloats / perBlock);
+        return (int) Math.min(Integer.MAX_VALUE / 2, blocks * store.blockRows());
+    }
+
+    @Override
+    public String describe() {
+        return store.name() + " shard store " + store + ", job " + job;
     }
 
     @Override
@@ -51,20 +77,27 @@ public final class ShardStoreRows implements FcRowStore {
         int found = 0;
         long lo = Long.MAX_VALUE;
         long hi = -1;
+        List<Range> missing = new ArrayList<>();
         for (int b : ids) {
+            int bs = Math.max(start, store.blockStart(b));
+            int be = (int) Math.min(end, (long) store.blockStart(b) + store.blockRows());
             FcBlock x = got.get(b);
             if (x == null) {
+                gap(missing, bs, be);
                 continue;
             }
             if (x.dim() != dim) {
                 throw new IllegalArgumentException("emb_size : " + dim + " (expected: " + x.dim() + ", the dim of the"
                         + " stored " + x + "; is another job using the name " + job + "?)");
             }
-            int cl = Math.max(start, x.firstClass());
-            int ch = Math.min(end, x.endClass());
+            int cl = Math.max(bs, x.firstClass());
+            int ch = Math.min(be, x.endClass());
             if (ch <= cl) {
+                gap(missing, bs, be);
                 continue;
             }
+            gap(missing, bs, cl);
+            gap(missing, ch, be);
             System.arraycopy(x.weights(), (cl - x.firstClass()) * dim, weights, (cl - start) * dim, (ch - cl) * dim);
             System.arraycopy(x.momentum(), (cl - x.firstClass()) * dim, momentum, (cl - start) * dim, (ch - cl) * dim);
             found += ch - cl;
@@ -72,6 +105,18 @@ public final class ShardStoreRows implements FcRowStore {
             hi = Math.max(hi, x.version());
         }
         READ.inc(8.0 * found * dim);
-        return new ReadResult(end - start - found, hi < 0 ? -1 : lo, hi);
+        return new ReadResult(end - start - found, hi < 0 ? -1 : lo, hi, missing);
+    }
+
+    /** Adds classes {@code [a, b)} (when not empty) to ascending {@code ranges}, joining touching ones. */
+    private static void gap(List<Range> ranges, int a, int b) {
+        if (b <= a) {
+            return;
+        }
+        if (!ranges.isEmpty() && ranges.get(ranges.size() - 1).end() == a) {
+            ranges.set(ranges.size() - 1, new Range(ranges.get(ranges.size() - 1).start(), b));
+        } else {
+            ranges.add(new Range(a, b));
+        }
     }
 }

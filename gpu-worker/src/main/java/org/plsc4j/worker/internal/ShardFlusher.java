@@ -1,13 +1,11 @@
 package org.plsc4j.worker.internal;
 
-import java.nio.FloatBuffer;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import org.nd4j.linalg.api.ndarray.INDArray;
 import org.plsc4j.metrics.PlscMetrics;
 import org.plsc4j.worker.FcRowStore;
 import org.slf4j.Logger;
@@ -15,8 +13,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Writes a rank's FC rows to an {@link FcRowStore} in the background: at a step boundary the rows
- * are copied into a reused heap snapshot (a memory copy, the only part the training thread waits
- * for) and written by one named daemon thread while training goes on. At most one write is in
+ * are copied into a reused native snapshot in their own storage type (a memory copy, the only part
+ * the training thread waits for) and written by one named daemon thread while training goes on, in
+ * bounded blocks ({@link RowTransfer}: no heap copy of the whole shard). At most one write is in
  * flight: a flush that comes due while the previous one still runs is skipped and counted, so a
  * slow store costs staleness, never a stalled step (the bound the issue asks for).
  */
@@ -27,8 +26,7 @@ public final class ShardFlusher implements AutoCloseable {
     private final FcRowStore store;
     private final ExecutorService thread;
     private Future<?> inFlight;
-    private float[] w = new float[0];
-    private float[] m = new float[0];
+    private RowTransfer.Shard snapshot;
     private final AtomicLong written = new AtomicLong();
     private final AtomicLong writeNanos = new AtomicLong();
     private final AtomicLong bytes = new AtomicLong();
@@ -50,26 +48,26 @@ public final class ShardFlusher implements AutoCloseable {
      *
      * @return false when skipped
      */
-    public boolean flushAsync(int start, int end, INDArray weights, INDArray momentum, long version) {
+    public boolean flushAsync(int start, RowTransfer.Shard rows, long version) {
         if (inFlight != null && !inFlight.isDone()) {
             skipped++;
             PlscMetrics.FLUSH_SKIPPED.inc();
             return false;
         }
         collect(false);
-        snapshot(weights, momentum);
-        int dim = (int) weights.size(1);
-        float[] sw = w;
-        float[] sm = m;
-        inFlight = thread.submit(() -> write(start, end, dim, sw, sm, version));
+        RowTransfer.Shard s = rows.snapshot(snapshot);
+        snapshot = s;
+        inFlight = thread.submit(() -> write(start, s, version));
         return true;
     }
 
-    /** Waits for a running write, then writes rows {@code [start, end)} now; failures propagate. */
-    public void flushNow(int start, int end, INDArray weights, INDArray momentum, long version) {
+    /**
+     * Waits for a running write, then writes classes {@code [start, start + rows.rows())} from the
+     * live rows now (the training thread waits, so no snapshot); failures propagate.
+     */
+    public void flushNow(int start, RowTransfer.Shard rows, long version) {
         collect(true);
-        snapshot(weights, momentum);
-        write(start, end, (int) weights.size(1), w, m, version);
+        write(start, rows, version);
     }
 
     /** Waits for a running write; its failure is logged (a background flush is best effort). */
@@ -93,34 +91,15 @@ public final class ShardFlusher implements AutoCloseable {
         }
     }
 
-    private void snapshot(INDArray weights, INDArray momentum) {
-        int n = (int) weights.length();
-        if (w.length != n) {
-            w = new float[n];
-            m = new float[n];
-        }
-        copy(weights, w);
-        copy(momentum, m);
-    }
-
-    private static void copy(INDArray a, float[] dst) {
-        if (a.isView() || a.ordering() != 'c') {
-            a = a.dup('c');
-        }
-        FloatBuffer b = a.data().asNioFloat();
-        b.position((int) a.offset());
-        b.get(dst, 0, dst.length);
-    }
-
-    private void write(int start, int end, int dim, float[] weights, float[] momentum, long version) {
+    private void write(int start, RowTransfer.Shard rows, long version) {
         long t0 = System.nanoTime();
-        store.write(start, end, dim, weights, momentum, version);
+        RowTransfer.write(store, start, rows, version);
         long dt = System.nanoTime() - t0;
         writeNanos.addAndGet(dt);
         PlscMetrics.FLUSH_SECONDS.observe(dt / 1e9);
         PlscMetrics.FLUSH_VERSION.set(version);
         written.incrementAndGet();
-        bytes.addAndGet(8L * weights.length);
+        bytes.addAndGet(RowTransfer.bytes(rows.rows(), rows.dim()));
     }
 
     /** Writes completed so far. */
