@@ -39,6 +39,7 @@ public final class CoordinatedMembership implements Membership {
     private final String job;
     private final String token;
     private final String bindHost;
+    private final String advertiseHost;
     private final Duration joinTimeout;
     private final Duration opTimeout;
     private final WorkerRegistration registration;
@@ -66,6 +67,17 @@ public final class CoordinatedMembership implements Membership {
     public CoordinatedMembership(CuratorFramework client, String job, String token, WorkerRegistration registration,
                                  String bindHost, Duration joinTimeout, Duration opTimeout, FcRowStore rows,
                                  String collective) {
+        this(client, job, token, registration, bindHost, null, joinTimeout, opTimeout, rows, collective);
+    }
+
+    /**
+     * As the other constructors, the collective listening on {@code bindHost} (e.g. 0.0.0.0) and
+     * telling its peers {@code advertiseHost} (null: the bound address).
+     */
+    public CoordinatedMembership(CuratorFramework client, String job, String token, WorkerRegistration registration,
+                                 String bindHost, String advertiseHost, Duration joinTimeout, Duration opTimeout,
+                                 FcRowStore rows, String collective) {
+        this.advertiseHost = advertiseHost;
         this.collective = Objects.requireNonNull(collective, "collective");
         this.client = Objects.requireNonNull(client, "client");
         this.job = Objects.requireNonNull(job, "job");
@@ -94,6 +106,7 @@ public final class CoordinatedMembership implements Membership {
             RankAssignment a = g.assignmentOf(registration.workerId()).orElseThrow();
             CollectiveConfig cc = CollectiveConfig.builder().jobId(job + "-g" + g.number()).token(token)
                     .rank(a.rank()).worldSize(g.worldSize()).timeout(opTimeout).bindHost(bindHost)
+                    .advertiseHost(advertiseHost)
                     .rendezvous(new Sliced(new ZooKeeperRendezvous(client, job, g.number()), g.number(), deadline))
                     .build();
             try {
