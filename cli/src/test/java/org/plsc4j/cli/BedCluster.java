@@ -39,12 +39,14 @@ final class BedCluster implements AutoCloseable {
     final Path yaml;
     final Path tokenFile;
     final Path save;
+    final int epochs;
     final List<NetnsBed.Role> zk = new ArrayList<>();
     final List<NetnsBed.Role> coordinators = new ArrayList<>();
     final List<NetnsBed.Role> workers = new ArrayList<>();
 
-    private BedCluster(NetnsBed bed, Path dir, Path yaml, Path save) {
+    private BedCluster(NetnsBed bed, Path dir, Path yaml, Path save, int epochs) {
         this.bed = bed;
+        this.epochs = epochs;
         this.dir = dir;
         this.yaml = yaml;
         this.save = save;
@@ -55,7 +57,7 @@ final class BedCluster implements AutoCloseable {
      * A bed with hosts zk1..zk3, c1, c2, w1..w{@code maxWorkers} and the ZooKeeper ensemble running;
      * {@code yamlText} is the job's configuration.
      */
-    static BedCluster start(Path dir, int maxWorkers, String yamlText, Path save) throws IOException {
+    static BedCluster start(Path dir, int maxWorkers, int epochs, String yamlText, Path save) throws IOException {
         List<String> hosts = new ArrayList<>(ZK_HOSTS);
         hosts.addAll(List.of("c1", "c2"));
         for (int i = 1; i <= maxWorkers; i++) {
@@ -65,7 +67,7 @@ final class BedCluster implements AutoCloseable {
         try {
             Path yaml = dir.resolve("job.yaml");
             Files.writeString(yaml, yamlText);
-            BedCluster c = new BedCluster(bed, dir, yaml, save);
+            BedCluster c = new BedCluster(bed, dir, yaml, save, epochs);
             c.startZooKeeper();
             return c;
         } catch (IOException | RuntimeException e) {
@@ -127,7 +129,7 @@ final class BedCluster implements AutoCloseable {
     }
 
     /** The JVM flags of the roles: the add-opens and -D flags of this JVM, a small heap. */
-    static List<String> jvmFlags(String heap) {
+    static List<String> jvmFlags(String heap, String... more) {
         List<String> f = new ArrayList<>();
         for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
             if (a.startsWith("--add-opens") || a.startsWith("-D")) {
@@ -139,15 +141,21 @@ final class BedCluster implements AutoCloseable {
         }
         f.add("-Xmx" + heap);
         f.add("-XX:+UseSerialGC");
+        f.addAll(List.of(more));
         return f;
     }
 
     /** {@code plsc4j coordinator --job bed --zk <ensemble> --config job.yaml ...} on {@code host}. */
     NetnsBed.Role startCoordinator(String host, int min, int max, long settleMs) throws IOException {
-        NetnsBed.Role r = bed.start(host, "coordinator-" + host, NetnsBed.java(jvmFlags("256m"), Main.class.getName(),
+        return startCoordinator(host, min, max, settleMs, tokenFile);
+    }
+
+    /** As {@link #startCoordinator(String, int, int, long)}, writing {@code token}. */
+    NetnsBed.Role startCoordinator(String host, int min, int max, long settleMs, Path token) throws IOException {
+        NetnsBed.Role r = bed.start(host, "coordinator-" + host, NetnsBed.java(jvmFlags("256m", "-XX:TieredStopAtLevel=1"), Main.class.getName(),
                 List.of("coordinator", "--job", JOB, "--zk", zkConnect(), "--config", yaml.toString(),
                         "--min-workers", Integer.toString(min), "--max-workers", Integer.toString(max),
-                        "--settle-ms", Long.toString(settleMs), "--token-file", tokenFile.toString())));
+                        "--settle-ms", Long.toString(settleMs), "--token-file", token.toString())));
         coordinators.add(r);
         return r;
     }
@@ -173,6 +181,25 @@ final class BedCluster implements AutoCloseable {
             fail(r.name() + " did not exit within " + timeout + bed.tails(25));
         }
         return r.process().exitValue();
+    }
+
+    /** Waits until {@code r}'s log contains {@code text}. */
+    void awaitLog(NetnsBed.Role r, String text, Duration timeout) throws IOException, InterruptedException {
+        try (WatchService watch = FileSystems.getDefault().newWatchService()) {
+            r.log().getParent().register(watch, StandardWatchEventKinds.ENTRY_MODIFY);
+            long deadline = System.nanoTime() + timeout.toNanos();
+            while (!Files.readString(r.log(), StandardCharsets.UTF_8).contains(text)) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    fail("no \"" + text + "\" in " + r.log() + " within " + timeout + bed.tails(25));
+                }
+                WatchKey key = watch.poll(left, TimeUnit.NANOSECONDS);
+                if (key != null) {
+                    key.pollEvents();
+                    key.reset();
+                }
+            }
+        }
     }
 
     static void awaitFile(Path file, Duration timeout) throws IOException, InterruptedException {
