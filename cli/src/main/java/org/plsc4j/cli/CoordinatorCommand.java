@@ -31,7 +31,8 @@ import picocli.CommandLine.Spec;
                 + "--token-file (owner-only permissions); workers read it with --token-file or the environment "
                 + "variable " + ElasticWorker.TOKEN_ENV + ". With zk_auth (environment variable "
                 + ElasticWorker.ZK_AUTH_ENV + "=user:password) the job's nodes are readable by those credentials only. "
-                + "Run a second coordinator with the same --job and --zk as a standby.",
+                + "Run a second coordinator with the same --job and --zk as a standby; it writes the job's existing "
+                + "token to its --token-file.",
             "Prints the ZooKeeper connect string on stdout once the job exists, then the final status.",
             ""})
 final class CoordinatorCommand implements Callable<Integer> {

@@ -214,7 +214,7 @@ class MultiHostBedTest {
             NetnsBed.Role coord = startJob(c, 3, 3, 3);
             m.await("a train event at step >= 6", e -> train(e) && e.get("step").asLong() >= 6, START, c.bed);
             Instant slowed = Instant.now();
-            String how = c.bed.slow("w2", 200, "2mbit");
+            String how = c.bed.slow("w2", 200, "512kbit");
             m.await("a train event 6 steps after the slow down", e -> train(e)
                     && Instant.parse(e.get("time").asText()).isAfter(slowed) && e.get("step").asLong() >= 12,
                     START, c.bed);
