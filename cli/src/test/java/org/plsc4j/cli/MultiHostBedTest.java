@@ -219,10 +219,12 @@ class MultiHostBedTest {
                     && Instant.parse(e.get("time").asText()).isAfter(slowed) && e.get("step").asLong() >= 12,
                     START, c.bed);
             c.bed.unslow("w2");
+            Instant healed = Instant.now();
             finished(c, coord, c.workers);
             List<JsonNode> events = m.events();
-            System.err.printf("BED SLOW LINK: %s on w2; median step %.3f s before, %.3f s while slow%n", how,
-                    medianStep(events, null, slowed), medianStep(events, slowed, null));
+            System.err.printf("BED SLOW LINK: %s on w2; median step %.3f s before, %.3f s while slow, %.3f s after%n",
+                    how, medianStep(events, null, slowed), medianStep(events, slowed, healed),
+                    medianStep(events, healed, null));
             assertEquals(1, generations(events), "a slow link is no failure: " + events);
             assertSurvivingSchedule(c, events, 3);
         }
