@@ -71,11 +71,11 @@ EOF
 # the bed is up; run each line in its own terminal (./plsc4j builds the CLI on first use):
 for i in 1 2 3; do $0 exec zk\$i java -Xmx96m -cp "$ROOT/cli/target/lib/*" \\
     org.apache.zookeeper.server.quorum.QuorumPeerMain $BED_DIR/zk\$i.cfg > $BED_DIR/zk\$i.log 2>&1 & done
-$0 exec c1 $ROOT/plsc4j coordinator --job faces --zk $ZK --config job.yaml --min-workers 2 --max-workers $workers --token-file $BED_DIR/faces.token
-$0 exec c2 $ROOT/plsc4j coordinator --job faces --zk $ZK --config job.yaml --min-workers 2 --max-workers $workers --token-file $BED_DIR/faces.token   # standby
+$0 exec c1 $ROOT/plsc4j coordinator --job faces --zk $ZK --config job.yaml --min-workers 2 --max-workers $workers --settle-ms 1000 --token-file $BED_DIR/faces.token
+$0 exec c2 $ROOT/plsc4j coordinator --job faces --zk $ZK --config job.yaml --min-workers 2 --max-workers $workers --settle-ms 1000 --token-file $BED_DIR/faces.token   # standby
 EOF
     for w in $(seq 1 "$workers"); do
-        echo "$0 exec w$w $ROOT/plsc4j worker --job faces --zk $ZK --host $NET.$((5 + w)) --token-file $BED_DIR/faces.token"
+        echo "$0 exec w$w $ROOT/plsc4j worker --job faces --zk $ZK --host $NET.$((5 + w)) --token-file $BED_DIR/faces.token --session-timeout-ms 4000 --metrics-port -1"
     done
     ;;
 exec)
