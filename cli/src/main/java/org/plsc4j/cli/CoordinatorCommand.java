@@ -1,7 +1,9 @@
 package org.plsc4j.cli;
 
 import java.nio.file.Files;
+import java.io.IOException;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.time.Duration;
@@ -29,7 +31,8 @@ import picocli.CommandLine.Spec;
                 + "--token-file (owner-only permissions); workers read it with --token-file or the environment "
                 + "variable " + ElasticWorker.TOKEN_ENV + ". With zk_auth (environment variable "
                 + ElasticWorker.ZK_AUTH_ENV + "=user:password) the job's nodes are readable by those credentials only. "
-                + "Run a second coordinator with the same --job and --zk as a standby.",
+                + "Run a second coordinator with the same --job and --zk as a standby; it writes the job's existing "
+                + "token to its --token-file.",
             "Prints the ZooKeeper connect string on stdout once the job exists, then the final status.",
             ""})
 final class CoordinatorCommand implements Callable<Integer> {
@@ -82,12 +85,12 @@ final class CoordinatorCommand implements Callable<Integer> {
         String token = HexFormat.of().formatHex(secret);
         Path tf = tokenFile != null ? tokenFile : Path.of(cfg.modelSaveDir()).resolve(name + ".token");
         Files.createDirectories(tf.toAbsolutePath().getParent());
-        Files.deleteIfExists(tf);
-        Files.createFile(tf, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-        Files.writeString(tf, token + "\n");
         Path zkData = zk == null ? Files.createTempDirectory("plsc4j-zk-") : null;
         try (JobCoordinator c = JobCoordinator.start(cfg, new JobCoordinator.Options(name, zk,
                 System.getenv(ElasticWorker.ZK_AUTH_ENV), min, max, restarts, Duration.ofMillis(settleMs), zkData), token)) {
+            // a standby (the job existed already) writes the job's token, not its own: both files stay valid
+            token = c.store().readToken();
+            writeTokenFile(tf, token);
             spec.commandLine().getOut().println("job " + name + " zk " + c.connectString() + " token-file " + tf);
             if (dashboard.enabled()) {
                 DashboardServer d = c.startDashboard(dashboard.host, dashboard.port, token, null);
@@ -105,5 +108,17 @@ final class CoordinatorCommand implements Callable<Integer> {
             spec.commandLine().getOut().flush();
             return end.get().isFailed() ? 1 : 0;
         }
+    }
+
+    /**
+     * Writes {@code token} to {@code tf}, owner-only, through a temp file renamed over it: a worker
+     * reading the file (also while a standby coordinator rewrites it) sees the whole token or the old file.
+     */
+    private static void writeTokenFile(Path tf, String token) throws IOException {
+        Path tmp = tf.resolveSibling(tf.getFileName() + ".tmp-" + ProcessHandle.current().pid());
+        Files.deleteIfExists(tmp);
+        Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        Files.writeString(tmp, token + "\n");
+        Files.move(tmp, tf, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
 }

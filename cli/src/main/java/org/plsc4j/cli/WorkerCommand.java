@@ -33,8 +33,14 @@ final class WorkerCommand implements Callable<Integer> {
     String zk;
 
     @Option(names = "--host", defaultValue = "127.0.0.1",
-            description = "Address peers reach this worker at (default: ${DEFAULT-VALUE}).")
+            description = "Address the other hosts reach this worker at: the collective's address in the rendezvous,"
+                    + " the shard store's Ignite node (it binds it), the worker registry (default: ${DEFAULT-VALUE}).")
     String host;
+
+    @Option(names = "--bind",
+            description = "Address the collective and /metrics listen on, e.g. 0.0.0.0 (default: --host). Peers are"
+                    + " always told --host.")
+    String bind;
 
     @Option(names = "--token-file", description = "File holding the job token.")
     Path tokenFile;
@@ -61,7 +67,7 @@ final class WorkerCommand implements Callable<Integer> {
                     + " environment variable " + ElasticWorker.TOKEN_ENV + ")");
         }
         ElasticWorker.Options o = new ElasticWorker.Options(job, zk, System.getenv(ElasticWorker.ZK_AUTH_ENV), token,
-                host, Duration.ofMillis(sessionTimeoutMs), null, null, device, metricsPort);
+                host, Duration.ofMillis(sessionTimeoutMs), null, null, device, metricsPort, bind);
         Trainer.Summary s = ElasticWorker.run(o);
         spec.commandLine().getOut().println("worker done: " + s.losses().size() + " steps, last checkpoint "
                 + s.lastCheckpoint());

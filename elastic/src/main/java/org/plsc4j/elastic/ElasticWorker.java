@@ -7,11 +7,15 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.apache.curator.framework.CuratorFramework;
 import org.plsc4j.coordinator.CoordinatorException;
 import org.plsc4j.coordinator.JobStore;
+import org.plsc4j.coordinator.RegisteredWorker;
 import org.plsc4j.coordinator.WorkerInfo;
 import org.plsc4j.coordinator.WorkerRegistration;
 import org.plsc4j.coordinator.WorkerReporter;
@@ -75,9 +79,18 @@ public final class ElasticWorker {
      *     generation never mixes device kinds
      * @param metricsPort the port of this worker's Prometheus {@code /metrics} on {@code host} (0: any
      *     free port, -1: none); it needs the job token, and its address is in the worker's report
+     * @param bind the address this worker's sockets listen on (the collective, /metrics), e.g. 0.0.0.0,
+     *     or null for {@code host}; peers are always told {@code host}, and the shard store's Ignite
+     *     node binds {@code host} (Ignite advertises what it binds)
      */
     public record Options(String job, String zk, String zkAuth, String token, String host, Duration sessionTimeout,
-                          String modelClass, String optimizerClass, String device, int metricsPort) {
+                          String modelClass, String optimizerClass, String device, int metricsPort, String bind) {
+
+        /** Listening on {@code host}. */
+        public Options(String job, String zk, String zkAuth, String token, String host, Duration sessionTimeout,
+                       String modelClass, String optimizerClass, String device, int metricsPort) {
+            this(job, zk, zkAuth, token, host, sessionTimeout, modelClass, optimizerClass, device, metricsPort, null);
+        }
 
         /** On the CPU, /metrics on any free port. */
         public Options(String job, String zk, String zkAuth, String token, String host, Duration sessionTimeout,
@@ -97,6 +110,11 @@ public final class ElasticWorker {
             this(job, zk, zkAuth, token, host, sessionTimeout, modelClass, optimizerClass, "cpu", metricsPort);
         }
 
+        /** The address sockets listen on: {@code bind}, else {@code host}. */
+        public String listenHost() {
+            return bind != null ? bind : host;
+        }
+
         /** Checks the fields. */
         public Options {
             Objects.requireNonNull(device, "device");
@@ -105,6 +123,10 @@ public final class ElasticWorker {
             Objects.requireNonNull(token, "token");
             Objects.requireNonNull(host, "host");
             Objects.requireNonNull(sessionTimeout, "sessionTimeout");
+            if (bind != null && bind.isBlank()) {
+                throw new IllegalArgumentException("bind : \"" + bind + "\" (expected: an address of this host,"
+                        + " 0.0.0.0, or none for --host)");
+            }
             if (metricsPort < -1 || metricsPort > 65535) {
                 throw new IllegalArgumentException("metrics_port : " + metricsPort + " (expected: -1 (none), 0 (any)"
                         + " or a port 1..65535)");
@@ -161,17 +183,20 @@ public final class ElasticWorker {
             TrainConfig cfg = TrainConfigs.bind((ObjectNode) new ObjectMapper().readTree(store.readConfig()),
                     "zookeeper " + store.paths().config());
             WorkerProgress.registerMemoryGauges();
-            try (DashboardServer metrics = o.metricsPort() < 0 ? null : DashboardServer.builder().host(o.host())
+            try (DashboardServer metrics = o.metricsPort() < 0 ? null : DashboardServer.builder().host(o.listenHost())
                         .port(o.metricsPort()).token(o.token()).build().start();
-                 ShardStore shards = openStore(cfg);
+                 // registered before the store opens: the store's Ignite node finds the others through the registry
                  WorkerRegistration reg = WorkerRegistration.register(client, o.job(),
                          WorkerInfo.thisProcess(o.host(), 0, device.toString()));
+                 ShardStore shards = openStore(cfg, o.host(),
+                         cfg.shardStore().equals("local") ? List.of() : registeredHosts(client, store));
                  WorkerReporter reporter = new WorkerReporter(client, o.job(), reg.workerId(), REPORT_INTERVAL).start()) {
                 ShardStoreRows rows = new ShardStoreRows(shards, o.job());
                 WorkerProgress progress = new WorkerProgress(reporter, reg.workerId(), o.host(), device.toString(),
                         metrics == null ? "" : metrics.url() + "metrics", rows::lastVersion);
                 progress.waiting();
-                try (CoordinatedMembership m = new CoordinatedMembership(client, o.job(), o.token(), reg, o.host(),
+                try (CoordinatedMembership m = new CoordinatedMembership(client, o.job(), o.token(), reg, o.listenHost(),
+                         o.bind() == null ? null : o.host(),
                          Duration.ofSeconds(cfg.rendezvousTimeout()), OP_TIMEOUT, rows, device.isCuda() ? "nccl" : "netty");
                      CheckpointSync sync = HdfsCheckpointSync.forConfig(cfg)) {
                     LOG.info("worker {} registered in job {} (store {}, pid {}{})", reg.workerId(), o.job(),
@@ -194,11 +219,45 @@ public final class ElasticWorker {
         return false;
     }
 
-    /** The job's shard store: "local" files under model_save_dir, or an Ignite server node in this process. */
-    static ShardStore openStore(TrainConfig cfg) {
+    /**
+     * The hosts of every worker registered in the job (this one included), read after a ZooKeeper
+     * sync: a worker that registered before this read is in it, and one registering later finds
+     * this worker in its own read, so every pair of Ignite nodes has at least one of them probe the
+     * other.
+     */
+    static List<String> registeredHosts(CuratorFramework client, JobStore store) {
+        try {
+            CountDownLatch synced = new CountDownLatch(1);
+            client.sync().inBackground((c, e) -> synced.countDown()).forPath(store.paths().workers());
+            if (!synced.await(30, TimeUnit.SECONDS)) {
+                LOG.warn("ZooKeeper sync of {} took more than 30 s; reading the registry anyway", store.paths().workers());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CoordinatorException("interrupted while syncing the worker registry", e);
+        } catch (Exception e) {
+            throw new CoordinatorException("sync " + store.paths().workers() + ": " + e.getMessage(), e);
+        }
+        List<String> hosts = new ArrayList<>();
+        for (RegisteredWorker w : store.registeredWorkers()) {
+            if (!hosts.contains(w.info().host())) {
+                hosts.add(w.info().host());
+            }
+        }
+        return hosts;
+    }
+
+    /**
+     * The job's shard store: "local" files under model_save_dir, or an Ignite server node in this
+     * process, on {@code host}, probing the discovery ports of {@code peers} to join the others.
+     */
+    static ShardStore openStore(TrainConfig cfg, String host, List<String> peers) {
         ShardStoreConfig.Builder b = ShardStoreConfig.builder();
         if (cfg.shardStore().equals("local")) {
             b.directory(Path.of(cfg.modelSaveDir()).resolve("shard-store"));
+        } else {
+            b.host(host).discoveryHosts(peers.stream().map(h -> h.contains(":") && !h.startsWith("[")
+                    ? "[" + h + "]" : h).toList());
         }
         return ShardStores.open(cfg.shardStore(), b.build());
     }

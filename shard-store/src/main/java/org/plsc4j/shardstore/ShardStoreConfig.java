@@ -2,6 +2,7 @@ package org.plsc4j.shardstore;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -14,8 +15,8 @@ import java.util.Objects;
  * @param backups "ignite": copies of each partition on other nodes, at least 1
  * @param lossPolicy "ignite": {@code READ_WRITE_SAFE} (default) or {@code READ_ONLY_SAFE}: reads
  *     of a lost partition fail instead of returning nothing
- * @param discoveryPort "ignite": first discovery port on 127.0.0.1
- * @param communicationPort "ignite": first communication port on 127.0.0.1
+ * @param discoveryPort "ignite": first discovery port on {@code host}
+ * @param communicationPort "ignite": first communication port on {@code host}
  * @param portRange "ignite": how many ports after each first port the nodes may use; also the
  *     discovery addresses every node probes
  * @param client "ignite": join existing server nodes as a client node that holds no data
@@ -24,11 +25,24 @@ import java.util.Objects;
  * @param joinTimeout "ignite": how long to wait for the cluster (a client with no server fails after it)
  * @param cacheName "ignite": the cache that holds the blocks
  * @param workDirectory "ignite": the node's work directory; null means a fresh temp directory
+ * @param host "ignite": the address this node binds and advertises (default 127.0.0.1: one machine);
+ *     on a cluster the address the other hosts reach this one at
+ * @param discoveryHosts "ignite": the other hosts whose discovery ports this node probes to join the
+ *     cluster (besides {@code host}); workers fill it from the worker registry in ZooKeeper
  */
 public record ShardStoreConfig(int blockRows, Path directory, boolean fsync, int backups, String lossPolicy,
                                int discoveryPort, int communicationPort, int portRange, boolean client,
                                int partitions, long offHeapBytes, Duration joinTimeout, String cacheName,
-                               Path workDirectory) {
+                               Path workDirectory, String host, List<String> discoveryHosts) {
+
+    /** On 127.0.0.1 only (one machine). */
+    public ShardStoreConfig(int blockRows, Path directory, boolean fsync, int backups, String lossPolicy,
+                            int discoveryPort, int communicationPort, int portRange, boolean client,
+                            int partitions, long offHeapBytes, Duration joinTimeout, String cacheName,
+                            Path workDirectory) {
+        this(blockRows, directory, fsync, backups, lossPolicy, discoveryPort, communicationPort, portRange, client,
+                partitions, offHeapBytes, joinTimeout, cacheName, workDirectory, "127.0.0.1", List.of());
+    }
 
     /** Validates every field. */
     public ShardStoreConfig {
@@ -71,6 +85,17 @@ public record ShardStoreConfig(int blockRows, Path directory, boolean fsync, int
         if (cacheName.isBlank()) {
             throw new IllegalArgumentException("cacheName : \"" + cacheName + "\" (expected: not blank)");
         }
+        Objects.requireNonNull(host, "host");
+        if (host.isBlank()) {
+            throw new IllegalArgumentException("host : \"" + host + "\" (expected: an address of this host)");
+        }
+        discoveryHosts = List.copyOf(Objects.requireNonNull(discoveryHosts, "discoveryHosts"));
+        for (String h : discoveryHosts) {
+            if (h.isBlank() || h.contains(":") && !h.startsWith("[")) {
+                throw new IllegalArgumentException("discoveryHosts : \"" + h
+                        + "\" (expected: a host name or address without a port, IPv6 in brackets)");
+            }
+        }
     }
 
     private static void checkPort(String key, int port) {
@@ -101,6 +126,8 @@ public record ShardStoreConfig(int blockRows, Path directory, boolean fsync, int
         b.joinTimeout = joinTimeout;
         b.cacheName = cacheName;
         b.workDirectory = workDirectory;
+        b.host = host;
+        b.discoveryHosts = discoveryHosts;
         return b;
     }
 
@@ -120,6 +147,8 @@ public record ShardStoreConfig(int blockRows, Path directory, boolean fsync, int
         private Duration joinTimeout = Duration.ofSeconds(20);
         private String cacheName = "plsc4j-fc-blocks";
         private Path workDirectory;
+        private String host = "127.0.0.1";
+        private List<String> discoveryHosts = List.of();
 
         private Builder() {
         }
@@ -194,10 +223,20 @@ public record ShardStoreConfig(int blockRows, Path directory, boolean fsync, int
             return this;
         }
 
+        public Builder host(String v) {
+            host = v;
+            return this;
+        }
+
+        public Builder discoveryHosts(List<String> v) {
+            discoveryHosts = v;
+            return this;
+        }
+
         public ShardStoreConfig build() {
             return new ShardStoreConfig(blockRows, directory, fsync, backups, lossPolicy, discoveryPort,
                     communicationPort, portRange, client, partitions, offHeapBytes, joinTimeout, cacheName,
-                    workDirectory);
+                    workDirectory, host, discoveryHosts);
         }
     }
 }

@@ -13,9 +13,17 @@ import java.util.Objects;
  * @param timeout how long any single wait (connect, receive, rendezvous) may take
  * @param bindHost the interface transports listen on (127.0.0.1 by default)
  * @param rendezvous how addresses are exchanged; ignored by in-process groups
+ * @param advertiseHost the address peers are told to connect to, or null for the bound address
+ *     (needed when {@code bindHost} is a wildcard such as 0.0.0.0, or behind a NAT)
  */
 public record CollectiveConfig(String jobId, String token, int rank, int worldSize, Duration timeout,
-                               String bindHost, Rendezvous rendezvous) {
+                               String bindHost, Rendezvous rendezvous, String advertiseHost) {
+
+    /** Peers connect to the bound address. */
+    public CollectiveConfig(String jobId, String token, int rank, int worldSize, Duration timeout,
+                            String bindHost, Rendezvous rendezvous) {
+        this(jobId, token, rank, worldSize, timeout, bindHost, rendezvous, null);
+    }
 
     /** Validates every field; messages name the field, the value and what was expected. */
     public CollectiveConfig {
@@ -23,6 +31,10 @@ public record CollectiveConfig(String jobId, String token, int rank, int worldSi
         Objects.requireNonNull(token, "token");
         Objects.requireNonNull(timeout, "timeout");
         Objects.requireNonNull(bindHost, "bindHost");
+        if (advertiseHost != null && advertiseHost.isBlank()) {
+            throw new IllegalArgumentException("advertiseHost : \"" + advertiseHost
+                    + "\" (expected: an address or host name, or null for the bound address)");
+        }
         if (jobId.isEmpty()) {
             throw new IllegalArgumentException("jobId : \"\" (expected: a non-empty job id)");
         }
@@ -45,7 +57,7 @@ public record CollectiveConfig(String jobId, String token, int rank, int worldSi
 
     /** A copy of this config for another rank (handy when one process hosts several ranks). */
     public CollectiveConfig withRank(int newRank) {
-        return new CollectiveConfig(jobId, token, newRank, worldSize, timeout, bindHost, rendezvous);
+        return new CollectiveConfig(jobId, token, newRank, worldSize, timeout, bindHost, rendezvous, advertiseHost);
     }
 
     /** Builder for {@link CollectiveConfig}. */
@@ -57,6 +69,7 @@ public record CollectiveConfig(String jobId, String token, int rank, int worldSi
         private Duration timeout = Duration.ofSeconds(60);
         private String bindHost = "127.0.0.1";
         private Rendezvous rendezvous;
+        private String advertiseHost;
 
         private Builder() {
         }
@@ -97,6 +110,12 @@ public record CollectiveConfig(String jobId, String token, int rank, int worldSi
             return this;
         }
 
+        /** Sets the address peers connect to (null: the bound address). */
+        public Builder advertiseHost(String v) {
+            this.advertiseHost = v;
+            return this;
+        }
+
         /** Sets the rendezvous. */
         public Builder rendezvous(Rendezvous v) {
             this.rendezvous = v;
@@ -105,7 +124,7 @@ public record CollectiveConfig(String jobId, String token, int rank, int worldSi
 
         /** Builds and validates the config. */
         public CollectiveConfig build() {
-            return new CollectiveConfig(jobId, token, rank, worldSize, timeout, bindHost, rendezvous);
+            return new CollectiveConfig(jobId, token, rank, worldSize, timeout, bindHost, rendezvous, advertiseHost);
         }
     }
 }

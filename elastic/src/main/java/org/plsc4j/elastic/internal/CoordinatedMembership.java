@@ -3,7 +3,12 @@ package org.plsc4j.elastic.internal;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import org.apache.curator.framework.CuratorFramework;
 import org.plsc4j.coordinator.Generation;
 import org.plsc4j.coordinator.GenerationWatcher;
@@ -27,6 +32,12 @@ import org.slf4j.LoggerFactory;
  * it follows the published generations ({@link GenerationWatcher}) and opens the Netty collective
  * of each through a {@link ZooKeeperRendezvous}. A generation that is superseded while its ranks
  * are still meeting (a member died before arriving) is abandoned for the next one.
+ *
+ * <p>A generation superseded while its collective is still blocked (a peer cut off by the network
+ * sends no FIN, so an operation would wait for the op timeout) is aborted: {@link #SUPERSEDED_GRACE}
+ * after the newer generation appears, if this worker has not left the old one by then, its
+ * collective is closed, which fails the pending operation and lets the trainer go on as after a
+ * crashed peer. A clean change (the ranks stop together at a step boundary) takes far less.
  */
 public final class CoordinatedMembership implements Membership {
 
@@ -35,10 +46,14 @@ public final class CoordinatedMembership implements Membership {
     /** How long one rendezvous wait lasts before checking whether the generation is still current. */
     private static final Duration SLICE = Duration.ofMillis(500);
 
+    /** How long a superseded generation's collective may still be in use before it is closed. */
+    public static final Duration SUPERSEDED_GRACE = Duration.ofSeconds(10);
+
     private final CuratorFramework client;
     private final String job;
     private final String token;
     private final String bindHost;
+    private final String advertiseHost;
     private final Duration joinTimeout;
     private final Duration opTimeout;
     private final WorkerRegistration registration;
@@ -46,6 +61,16 @@ public final class CoordinatedMembership implements Membership {
     private final FcRowStore rows;
     private final String collective;
     private final AtomicBoolean closed = new AtomicBoolean();
+    private final AtomicReference<Joined> current = new AtomicReference<>();
+    private final ScheduledExecutorService watchdog = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "plsc4j-superseded-generation-watchdog");
+        t.setDaemon(true);
+        return t;
+    });
+
+    /** The generation this worker joined last and its collective. */
+    private record Joined(long generation, Collective collective) {
+    }
 
     /**
      * Registers this worker and starts following the job's generations.
@@ -66,6 +91,17 @@ public final class CoordinatedMembership implements Membership {
     public CoordinatedMembership(CuratorFramework client, String job, String token, WorkerRegistration registration,
                                  String bindHost, Duration joinTimeout, Duration opTimeout, FcRowStore rows,
                                  String collective) {
+        this(client, job, token, registration, bindHost, null, joinTimeout, opTimeout, rows, collective);
+    }
+
+    /**
+     * As the other constructors, the collective listening on {@code bindHost} (e.g. 0.0.0.0) and
+     * telling its peers {@code advertiseHost} (null: the bound address).
+     */
+    public CoordinatedMembership(CuratorFramework client, String job, String token, WorkerRegistration registration,
+                                 String bindHost, String advertiseHost, Duration joinTimeout, Duration opTimeout,
+                                 FcRowStore rows, String collective) {
+        this.advertiseHost = advertiseHost;
         this.collective = Objects.requireNonNull(collective, "collective");
         this.client = Objects.requireNonNull(client, "client");
         this.job = Objects.requireNonNull(job, "job");
@@ -76,6 +112,7 @@ public final class CoordinatedMembership implements Membership {
         this.opTimeout = opTimeout;
         this.rows = Objects.requireNonNull(rows, "rows");
         this.watcher = new GenerationWatcher(client, job, registration.workerId());
+        watcher.addListener(next -> abortIfStuck(next.number()));
         watcher.start();
     }
 
@@ -94,13 +131,17 @@ public final class CoordinatedMembership implements Membership {
             RankAssignment a = g.assignmentOf(registration.workerId()).orElseThrow();
             CollectiveConfig cc = CollectiveConfig.builder().jobId(job + "-g" + g.number()).token(token)
                     .rank(a.rank()).worldSize(g.worldSize()).timeout(opTimeout).bindHost(bindHost)
+                    .advertiseHost(advertiseHost)
                     .rendezvous(new Sliced(new ZooKeeperRendezvous(client, job, g.number()), g.number(), deadline))
                     .build();
             try {
                 Collective c = Collectives.join(collective, cc);
                 LOG.info("worker {} is rank {} of {} in generation {} (classes [{}, {}))", registration.workerId(),
                         a.rank(), g.worldSize(), g.number(), a.classStart(), a.classEnd());
-                return new Member(g.number(), new MeteredCollective(c));
+                Collective metered = new MeteredCollective(c);
+                current.set(new Joined(g.number(), metered));
+                watcher.latest().ifPresent(latest -> abortIfStuck(latest.number()));
+                return new Member(g.number(), metered);
             } catch (CollectiveException e) {
                 if (!superseded(g.number()) && System.nanoTime() - deadline >= 0) {
                     throw e;
@@ -109,6 +150,26 @@ public final class CoordinatedMembership implements Membership {
                         registration.workerId(), g.number(), e.getMessage());
                 floor = g.number();
             }
+        }
+    }
+
+    /** Schedules the close of the current generation's collective if {@code newer} supersedes it. */
+    private void abortIfStuck(long newer) {
+        Joined j = current.get();
+        if (j == null || newer <= j.generation() || closed.get()) {
+            return;
+        }
+        try {
+            watchdog.schedule(() -> {
+                if (current.get() == j && !closed.get()) {
+                    LOG.warn("worker {}: generation {} was superseded by {} {} s ago and is still in use; closing its"
+                            + " collective", registration.workerId(), j.generation(), newer,
+                            SUPERSEDED_GRACE.toSeconds());
+                    j.collective().close();
+                }
+            }, SUPERSEDED_GRACE.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException shutDown) {
+            // closing
         }
     }
 
@@ -137,6 +198,7 @@ public final class CoordinatedMembership implements Membership {
     @Override
     public void close() {
         if (closed.compareAndSet(false, true)) {
+            watchdog.shutdownNow();
             watcher.close();
             registration.close();
         }

@@ -56,6 +56,7 @@ public final class WorkerMain {
         String job = null;
         String zk = null;
         String host = "127.0.0.1";
+        String bind = null;
         String tokenFile = null;
         String model = null;
         String optimizer = null;
@@ -73,6 +74,7 @@ public final class WorkerMain {
                 case "--job" -> job = v;
                 case "--zk" -> zk = v;
                 case "--host" -> host = v;
+                case "--bind" -> bind = v;
                 case "--token-file" -> tokenFile = v;
                 case "--session-timeout-ms" -> sessionMs = Long.parseLong(v);
                 case "--model-class" -> model = v;
@@ -91,7 +93,7 @@ public final class WorkerMain {
                     + " variable " + TOKEN_ENV + ")");
         }
         return new ElasticWorker.Options(job, zk, zkAuth, token, host, Duration.ofMillis(sessionMs), model, optimizer,
-                device, metricsPort);
+                device, metricsPort, bind);
     }
 
     private static void debug(Throwable e) {

@@ -175,7 +175,8 @@ final class RingTransport {
         awaitSetup(f, "bind a server on " + config.bindHost());
         server = f.channel();
         InetSocketAddress local = (InetSocketAddress) server.localAddress();
-        String host = local.getAddress().isAnyLocalAddress() ? localHostAddress() : local.getAddress().getHostAddress();
+        String host = config.advertiseHost() != null ? config.advertiseHost()
+                : local.getAddress().isAnyLocalAddress() ? localHostAddress() : local.getAddress().getHostAddress();
         if (host.contains(":")) {
             host = "[" + host + "]";
         }

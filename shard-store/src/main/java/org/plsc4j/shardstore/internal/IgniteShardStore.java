@@ -53,8 +53,10 @@ import org.plsc4j.shardstore.ShardStoreException;
  * backup copy when it returns and one node can leave without losing a block; a safe
  * {@link PartitionLossPolicy} so that if more nodes leave than there are backups, reads of lost
  * blocks fail instead of returning "no block" (Ignite's default policy silently forgets them).
- * Discovery and communication bind to 127.0.0.1 only, on the configured small port ranges, with a
- * static IP finder: nodes never find strangers by multicast. No peer class loading (values are
+ * Discovery and communication bind to the configured host only (127.0.0.1 unless told otherwise), on
+ * the configured small port ranges, with a static IP finder of that host and the configured discovery
+ * hosts (workers take them from the worker registry in ZooKeeper): nodes never find strangers by
+ * multicast. No peer class loading (values are
  * byte[] and keys strings, nothing to ship), no thin-client or REST connector, Ignite's own logging
  * off ({@link NullLogger}) so that no banner reaches CI logs.
  *
@@ -70,7 +72,6 @@ import org.plsc4j.shardstore.ShardStoreException;
 public final class IgniteShardStore implements ShardStore {
 
     private static final AtomicInteger INSTANCES = new AtomicInteger();
-    private static final String HOST = "127.0.0.1";
 
     private final ShardStoreConfig config;
     private final String instanceName;
@@ -99,24 +100,36 @@ public final class IgniteShardStore implements ShardStore {
             cache = ignite.getOrCreateCache(cacheConfig());
         } catch (IgniteException | CacheException e) {
             stopQuietly();
-            throw new ShardStoreException("cannot start Ignite node " + instanceName + " (discovery " + HOST + ":"
-                    + config.discoveryPort() + ".." + (config.discoveryPort() + config.portRange() - 1) + "): " + e, e);
+            throw new ShardStoreException("cannot start Ignite node " + instanceName + " (discovery " + config.host()
+                    + ":" + config.discoveryPort() + ".." + (config.discoveryPort() + config.portRange() - 1)
+                    + ", probing " + discoveryAddresses() + "): " + e, e);
         }
     }
 
-    private IgniteConfiguration igniteConfig() {
+    /** {@code host:first..last} of this host and every discovery host, each once. */
+    private List<String> discoveryAddresses() {
+        String range = ":" + config.discoveryPort() + ".." + (config.discoveryPort() + config.portRange() - 1);
         List<String> addrs = new ArrayList<>();
-        addrs.add(HOST + ":" + config.discoveryPort() + ".." + (config.discoveryPort() + config.portRange() - 1));
+        addrs.add(config.host() + range);
+        for (String h : config.discoveryHosts()) {
+            if (!addrs.contains(h + range)) {
+                addrs.add(h + range);
+            }
+        }
+        return addrs;
+    }
+
+    private IgniteConfiguration igniteConfig() {
         TcpDiscoveryVmIpFinder finder = new TcpDiscoveryVmIpFinder();
-        finder.setAddresses(addrs);
+        finder.setAddresses(discoveryAddresses());
         TcpDiscoverySpi disco = new TcpDiscoverySpi();
         disco.setIpFinder(finder);
-        disco.setLocalAddress(HOST);
+        disco.setLocalAddress(config.host());
         disco.setLocalPort(config.discoveryPort());
         disco.setLocalPortRange(config.portRange() - 1);
         disco.setJoinTimeout(config.joinTimeout().toMillis());
         TcpCommunicationSpi comm = new TcpCommunicationSpi();
-        comm.setLocalAddress(HOST);
+        comm.setLocalAddress(config.host());
         comm.setLocalPort(config.communicationPort());
         comm.setLocalPortRange(config.portRange() - 1);
         DataRegionConfiguration region = new DataRegionConfiguration();
@@ -130,7 +143,7 @@ public final class IgniteShardStore implements ShardStore {
         c.setClientMode(config.client());
         c.setPeerClassLoadingEnabled(false);
         c.setGridLogger(new NullLogger());
-        c.setLocalHost(HOST);
+        c.setLocalHost(config.host());
         c.setDiscoverySpi(disco);
         c.setCommunicationSpi(comm);
         c.setDataStorageConfiguration(storage);
@@ -416,6 +429,6 @@ public final class IgniteShardStore implements ShardStore {
     @Override
     public String toString() {
         return "IgniteShardStore[" + instanceName + ", " + (config.client() ? "client" : "server") + ", discovery "
-                + HOST + ":" + config.discoveryPort() + "+" + config.portRange() + ", backups " + config.backups() + "]";
+                + config.host() + ":" + config.discoveryPort() + "+" + config.portRange() + ", backups " + config.backups() + "]";
     }
 }
