@@ -4,9 +4,12 @@ import java.util.Locale;
 
 /**
  * How a rank splits its local batch for the backbone ({@code micro_batch_size}): the whole local
- * batch when it fits, else micro-batches of the largest size that fits in the memory this process
- * may take. Decided once per generation, before the first step, so a job that cannot fit even one
- * image per micro-batch fails at start with the numbers instead of an OutOfMemoryError minutes in.
+ * batch when it fits, else the fewest micro-batches that fit in the memory this process may take,
+ * of one size with a last one short of it by less than their number (128 images of which 123 fit run
+ * as 64 + 64, not 123 + 5: the same passes, less memory, and no remainder micro-batch whose batch
+ * norms see a handful of images, or one, where the embedding's batch norm degenerates to β). Decided once per generation, before the
+ * first step, so a job that cannot fit even one image per micro-batch fails at start with the numbers
+ * instead of an OutOfMemoryError minutes in.
  *
  * @param size images per micro-batch (the local batch when it is not split)
  * @param localBatch images per rank and step
@@ -44,7 +47,14 @@ record MicroBatchPlan(int size, int localBatch, long bytesPerSample, long availa
                     + " (expected: more free memory, fewer workers on this machine, a smaller image_shape or"
                     + " model_name)", mib(bytesPerSample), mib(availableBytes)));
         }
-        return new MicroBatchPlan((int) Math.min(localBatch, fits), localBatch, bytesPerSample, availableBytes, true);
+        return new MicroBatchPlan(even(localBatch, (int) Math.min(localBatch, fits)), localBatch, bytesPerSample,
+                availableBytes, true);
+    }
+
+    /** The smallest size that splits {@code localBatch} into as few micro-batches as {@code largest} does. */
+    static int even(int localBatch, int largest) {
+        int count = (localBatch + largest - 1) / largest;
+        return (localBatch + count - 1) / count;
     }
 
     /** Whether the local batch runs in more than one micro-batch (then the forward is recomputed). */

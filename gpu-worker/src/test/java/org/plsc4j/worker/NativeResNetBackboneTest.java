@@ -91,6 +91,7 @@ class NativeResNetBackboneTest {
         for (String name : new String[] {"ResNet100", "ResNet101", "ResNet152"}) {
             BackboneConfig cfg = new BackboneConfig(8, 3, 16, 16, TestSeed.of(name), DataType.FLOAT);
             Backbone bb = Backbones.create(name, cfg);
+            assertInstanceOf(NativeResNetBackbone.class, bb, name + " on the native engine (the default)");
             Backbone ref = new SameDiffBackbone(Backbones.model(name), cfg);
             assertEquals(ref.parameters().keySet(), bb.parameters().keySet(), name);
             SplittableRandom rng = new SplittableRandom(TestSeed.of(name + "-x"));

@@ -156,5 +156,21 @@ class TrainingStepMicroBatchTest {
         assertEquals(8, auto.count());
         assertEquals(64, MicroBatchPlan.plan(64, null, 1L << 20, 1L << 30).size());
         assertEquals(5, MicroBatchPlan.plan(64, 5, 1L << 20, -1).size());
+        // chosen sizes split evenly: 123 of 128 fit (~106 MiB per image of 16 GiB), so 64 + 64, not 123 + 5
+        MicroBatchPlan even = MicroBatchPlan.plan(128, null, 106L << 20, 16465L << 20);
+        assertEquals(64, even.size());
+        assertEquals(2, even.count());
+        assertEquals(43, MicroBatchPlan.even(128, 50)); // 43 + 43 + 42
+        assertEquals(26, MicroBatchPlan.even(128, 30)); // 5 micro-batches, the last of 24
+        assertEquals(1, MicroBatchPlan.even(128, 1));
+        assertEquals(7, MicroBatchPlan.even(7, 7));
+        for (int local = 1; local <= 80; local++) {
+            for (int largest = 1; largest <= local; largest++) {
+                int size = MicroBatchPlan.even(local, largest);
+                int count = (local + size - 1) / size;
+                assertTrue(size <= largest && count == (local + largest - 1) / largest,
+                        local + " images, at most " + largest + " per micro-batch: " + size);
+            }
+        }
     }
 }

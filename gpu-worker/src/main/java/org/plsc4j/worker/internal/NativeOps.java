@@ -1,7 +1,10 @@
 package org.plsc4j.worker.internal;
 
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.DynamicCustomOp;
+import org.nd4j.linalg.api.ops.impl.scalar.LeakyReLU;
+import org.nd4j.linalg.api.ops.impl.transforms.gradient.LeakyReLUDerivative;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
@@ -51,14 +54,26 @@ final class NativeOps {
                 .addIntegerArguments(1, 1, 1).addFloatingPointArguments(eps).build());
     }
 
-    /** PReLU with one slope: {@code out = x > 0 ? x : α·x}. */
+    /**
+     * PReLU with one slope: {@code out = x > 0 ? x : α·x}. The legacy scalar op (the kernel the
+     * {@code lrelu} custom op runs), because it carries α as a scalar of x's type, whereas
+     * {@code lrelu} reads its argument into a C++ {@code float}: in float64 that rounded α to
+     * float32, so a finite difference of α moved it in float32 steps (see BackboneGradientTest).
+     */
     static void prelu(INDArray x, double alpha, INDArray out) {
-        Nd4j.exec(DynamicCustomOp.builder("lrelu").addInputs(x).addOutputs(out)
-                .addFloatingPointArguments(alpha).build());
+        Nd4j.exec(new LeakyReLU(x, out, alpha));
     }
 
-    /** dL/dx of {@link #prelu} into {@code gradX}: {@code gradOut · (x > 0 ? 1 : α)}. */
+    /**
+     * dL/dx of {@link #prelu} into {@code gradX}: {@code gradOut · (x > 0 ? 1 : α)}. {@code lrelu_bp}
+     * (one pass) also rounds α to a float, which is exact only for float32 and narrower types.
+     */
     static void preluBp(INDArray x, INDArray gradOut, double alpha, INDArray gradX) {
+        if (x.dataType() == DataType.DOUBLE) {
+            Nd4j.exec(new LeakyReLUDerivative(x, gradX, alpha));
+            gradX.muli(gradOut);
+            return;
+        }
         Nd4j.exec(DynamicCustomOp.builder("lrelu_bp").addInputs(x, gradOut).addOutputs(gradX)
                 .addFloatingPointArguments(alpha).build());
     }
