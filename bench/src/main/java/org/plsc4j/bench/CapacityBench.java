@@ -95,6 +95,10 @@ public final class CapacityBench implements Callable<Integer> {
     @Option(names = "--no-dl4j", description = "Skip the DL4J search (its fields are null).")
     boolean noDl4j;
 
+    @Option(names = "--start-classes",
+            description = "First probe's class count of every search (default: what the memory formula predicts).")
+    Integer startClasses;
+
     @Option(names = "--no-float32-row", description = "Skip the second row (float32 on both sides; float32_row is null).")
     boolean noFloat32Row;
 
@@ -171,6 +175,7 @@ public final class CapacityBench implements Callable<Integer> {
         check(steps >= 1, "steps : " + steps + " (expected: >= 1)");
         check(maxProbes >= 1, "max_probes : " + maxProbes + " (expected: >= 1)");
         check(precision > 0, "precision : " + precision + " (expected: > 0)");
+        check(startClasses == null || startClasses >= 1, "start_classes : " + startClasses + " (expected: >= 1)");
         FcDtype dtype;
         try {
             dtype = FcDtype.parse("fc_dtype", fcDtype);
@@ -223,7 +228,10 @@ public final class CapacityBench implements Callable<Integer> {
                 && dtype.key().equals(p.dtype())).findFirst().orElse(null);
     }
 
-    private static int estimate(long budget, double perClass) {
+    private int estimate(long budget, double perClass) {
+        if (startClasses != null) {
+            return startClasses;
+        }
         long usable = budget - Math.min(budget / 4, 768 * MIB); // JVM, heap slack, buffers
         return (int) Math.max(1000, Math.min(Integer.MAX_VALUE - 1, usable / perClass));
     }

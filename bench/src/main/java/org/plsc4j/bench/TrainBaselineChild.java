@@ -88,10 +88,16 @@ public final class TrainBaselineChild {
         List<Double> windowImagesPerSec = new ArrayList<>();
         List<Double> stepMs = new ArrayList<>();
         double gradNorm = 0;
+        long faults0 = 0;
+        long cpu0 = 0;
         double windowSec = 0;
         int inWindow = 0;
         for (int i = 0; i < warmup + window * windows; i++) {
             INDArray x = images.get(i % images.size());
+            if (i == warmup) {
+                faults0 = minorFaults();
+                cpu0 = cpuNanos();
+            }
             long t0 = System.nanoTime();
             INDArray e = b.forwardTrain(x, i);
             long t1 = System.nanoTime();
@@ -122,7 +128,26 @@ public final class TrainBaselineChild {
         r.put("step_ms", stepMs);
         r.put("grad_norm", gradNorm);
         r.put("peak_rss_mb", BackboneBench.peakRssMb());
+        r.put("minor_faults_per_step", (minorFaults() - faults0) / (double) (window * windows));
+        r.put("cpu_ms_per_step", (cpuNanos() - cpu0) / 1e6 / (window * windows));
         out.println(new ObjectMapper().writeValueAsString(r));
+    }
+
+    /** This process's minor page faults so far (field 10 of /proc/self/stat), -1 when unknown. */
+    static long minorFaults() {
+        try {
+            String st = java.nio.file.Files.readString(Path.of("/proc/self/stat"));
+            String[] f = st.substring(st.lastIndexOf(')') + 2).split(" ");
+            return Long.parseLong(f[7]);
+        } catch (java.io.IOException | RuntimeException e) {
+            return -1;
+        }
+    }
+
+    /** CPU time of this process (all threads) so far, in ns. */
+    static long cpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
+                .getOperatingSystemMXBean()).getProcessCpuTime();
     }
 
     /**

@@ -134,6 +134,8 @@ public final class TrainBench implements Callable<Integer> {
                   @JsonProperty("baseline_gc") String baselineGc,
                   @JsonProperty("baseline_grad_norm") double baselineGradNorm,
                   @JsonProperty("baseline_peak_rss_mb") double baselinePeakRssMb,
+                  @JsonProperty("baseline_minor_faults_per_step") double baselineMinorFaultsPerStep,
+                  @JsonProperty("baseline_cpu_ms_per_step") double baselineCpuMsPerStep,
                   @JsonProperty("warmup_steps") int warmupSteps, @JsonProperty("window_steps") int windowSteps,
                   @JsonProperty("repeats") int repeats,
                   @JsonProperty("load_before") double loadBefore, @JsonProperty("load_after") double loadAfter) {
@@ -168,6 +170,8 @@ public final class TrainBench implements Callable<Integer> {
             List<Double> baseRepeat = new ArrayList<>();
             double[] gradNorm = {0};
             double[] baseRss = {0};
+            List<Double> faults = new ArrayList<>();
+            List<Double> cpu = new ArrayList<>();
             List<Interleave.Side> sides = new ArrayList<>();
             for (int w : workers) {
                 windows.put(w, new ArrayList<>());
@@ -197,6 +201,8 @@ public final class TrainBench implements Callable<Integer> {
                 baseRepeat.add(Stats.round(m, 2));
                 gradNorm[0] = j.get("grad_norm").asDouble();
                 baseRss[0] = Math.max(baseRss[0], j.get("peak_rss_mb").asDouble());
+                faults.add(j.get("minor_faults_per_step").asDouble());
+                cpu.add(j.get("cpu_ms_per_step").asDouble());
                 LOG.info("bench train: bare backbone (child JVM) {} images/s (median of {} windows)", fmt(m), rates.size());
                 return m;
             });
@@ -210,7 +216,8 @@ public final class TrainBench implements Callable<Integer> {
             }
             print(new Result(BenchVersion.get(), model, imageSize, batch, classes, classes * perClass, ompThreads(),
                     Stats.round(backbone, 2), runs, Spread.of(baseWindows, 2), baseRepeat, "child_jvm", baselineInput,
-                    baselineGrad, baselineGc, Stats.round(gradNorm[0], 6), Stats.round(baseRss[0], 1), backboneWarmup,
+                    baselineGrad, baselineGc, Stats.round(gradNorm[0], 6), Stats.round(baseRss[0], 1), Stats.round(median(faults), 1),
+                    Stats.round(median(cpu), 1), backboneWarmup,
                     WINDOW, repeats, loadBefore, LoadAvg.oneMinute()));
             return 0;
         } finally {
