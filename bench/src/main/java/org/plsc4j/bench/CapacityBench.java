@@ -37,6 +37,12 @@ import picocli.CommandLine.Spec;
  * the class count the memory formula predicts, then steps up or down and bisects until the bracket is
  * within {@code --precision}, at most {@code --max-probes} probes per implementation. Default budget:
  * the machine's memory minus 2 GiB for the OS.
+ *
+ * <p>Like for like (issue 13): the headline ratio compares plsc4j against a DL4J network storing in the
+ * same type ({@code --fc-dtype float16}: DL4J's HALF network), and a second row compares float32 on
+ * both sides ({@code float32_row}); the JSON names each side's storage type and each search's bracket
+ * [largest that trained, smallest that did not], and says whether every bracket is within
+ * {@code --precision}.
  */
 @Command(name = "capacity", mixinStandardHelpOptions = true, sortOptions = false,
         header = "Largest class count that trains within a memory budget: plsc4j against a DL4J OutputLayer.",
@@ -75,7 +81,8 @@ public final class CapacityBench implements Callable<Integer> {
     @Option(names = "--steps", defaultValue = "10", description = "Training steps a probe must complete (default: ${DEFAULT-VALUE}).")
     int steps;
 
-    @Option(names = "--max-probes", defaultValue = "3", description = "Probes per implementation (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--max-probes", defaultValue = "8",
+            description = "Probes per implementation and row (default: ${DEFAULT-VALUE}: enough to bracket within --precision).")
     int maxProbes;
 
     @Option(names = "--precision", defaultValue = "0.05",
@@ -88,6 +95,13 @@ public final class CapacityBench implements Callable<Integer> {
     @Option(names = "--no-dl4j", description = "Skip the DL4J search (its fields are null).")
     boolean noDl4j;
 
+    @Option(names = "--start-classes",
+            description = "First probe's class count of every search (default: what the memory formula predicts).")
+    Integer startClasses;
+
+    @Option(names = "--no-float32-row", description = "Skip the second row (float32 on both sides; float32_row is null).")
+    boolean noFloat32Row;
+
     @Option(names = "--seed", defaultValue = "42", description = "Seed of inputs and weights (default: ${DEFAULT-VALUE}).")
     long seed;
 
@@ -95,17 +109,36 @@ public final class CapacityBench implements Callable<Integer> {
     boolean json;
 
     /** One probe. */
-    @JsonPropertyOrder({"impl", "classes", "ok", "seconds", "init_ms", "step_ms", "exit"})
+    @JsonPropertyOrder({"impl", "classes", "ok", "seconds", "init_ms", "step_ms", "exit", "dtype"})
     record Probe(@JsonProperty("impl") String impl, @JsonProperty("classes") int classes, @JsonProperty("ok") boolean ok,
                  @JsonProperty("seconds") double seconds, @JsonProperty("init_ms") Long initMs,
-                 @JsonProperty("step_ms") Double stepMs, @JsonProperty("exit") String exit) {
+                 @JsonProperty("step_ms") Double stepMs, @JsonProperty("exit") String exit,
+                 @JsonProperty("dtype") String dtype) {
     }
 
-    /** The result (the {@code --json} contract). */
+    /** One comparison: both sides' searches at given storage types. */
+    @JsonInclude(JsonInclude.Include.ALWAYS)
+    @JsonPropertyOrder({"plsc4j_dtype", "dl4j_dtype", "plsc4j_max_classes", "dl4j_max_classes", "ratio",
+        "plsc4j_bracket", "dl4j_bracket", "ratio_low", "ratio_high", "bracketed"})
+    record Row(@JsonProperty("plsc4j_dtype") String plsc4jDtype, @JsonProperty("dl4j_dtype") String dl4jDtype,
+               @JsonProperty("plsc4j_max_classes") int plsc4jMaxClasses,
+               @JsonProperty("dl4j_max_classes") Integer dl4jMaxClasses, @JsonProperty("ratio") Double ratio,
+               @JsonProperty("plsc4j_bracket") List<Integer> plsc4jBracket,
+               @JsonProperty("dl4j_bracket") List<Integer> dl4jBracket,
+               @JsonProperty("ratio_low") Double ratioLow, @JsonProperty("ratio_high") Double ratioHigh,
+               @JsonProperty("bracketed") boolean bracketed) {
+    }
+
+    /**
+     * The result (the {@code --json} contract). Since issue 13 the headline fields compare the same
+     * storage type on both sides ({@code plsc4j_dtype}, {@code dl4j_dtype}); {@code float32_row}
+     * compares float32 on both sides.
+     */
     @JsonInclude(JsonInclude.Include.ALWAYS)
     @JsonPropertyOrder({"version", "emb", "batch", "sample_ratio", "fc_dtype", "memory_gib", "steps",
         "plsc4j_max_classes", "dl4j_max_classes", "ratio", "plsc4j_step_ms", "dl4j_step_ms",
-        "plsc4j_bytes_per_class", "probes"})
+        "plsc4j_bytes_per_class", "probes", "plsc4j_dtype", "dl4j_dtype", "plsc4j_bracket", "dl4j_bracket",
+        "ratio_low", "ratio_high", "bracketed", "precision", "float32_row", "load_before", "load_after"})
     record Result(@JsonProperty("version") String version, @JsonProperty("emb") int emb,
                   @JsonProperty("batch") int batch, @JsonProperty("sample_ratio") double sampleRatio,
                   @JsonProperty("fc_dtype") String fcDtype, @JsonProperty("memory_gib") double memoryGib,
@@ -113,7 +146,25 @@ public final class CapacityBench implements Callable<Integer> {
                   @JsonProperty("dl4j_max_classes") Integer dl4jMaxClasses, @JsonProperty("ratio") Double ratio,
                   @JsonProperty("plsc4j_step_ms") Double plsc4jStepMs, @JsonProperty("dl4j_step_ms") Double dl4jStepMs,
                   @JsonProperty("plsc4j_bytes_per_class") double plsc4jBytesPerClass,
-                  @JsonProperty("probes") List<Probe> probes) {
+                  @JsonProperty("probes") List<Probe> probes,
+                  @JsonProperty("plsc4j_dtype") String plsc4jDtype, @JsonProperty("dl4j_dtype") String dl4jDtype,
+                  @JsonProperty("plsc4j_bracket") List<Integer> plsc4jBracket,
+                  @JsonProperty("dl4j_bracket") List<Integer> dl4jBracket,
+                  @JsonProperty("ratio_low") Double ratioLow, @JsonProperty("ratio_high") Double ratioHigh,
+                  @JsonProperty("bracketed") boolean bracketed, @JsonProperty("precision") double precision,
+                  @JsonProperty("float32_row") Row float32Row,
+                  @JsonProperty("load_before") Double loadBefore, @JsonProperty("load_after") Double loadAfter) {
+    }
+
+    /** A search's outcome: the largest passing probe (or null) and the smallest failing class count (or null). */
+    private record Bracket(Probe best, Integer fail) {
+        List<Integer> list() {
+            return java.util.Arrays.asList(best == null ? null : best.classes(), fail);
+        }
+
+        boolean within(double precision) {
+            return best != null && fail != null && fail - best.classes() <= precision * best.classes();
+        }
     }
 
     @Override
@@ -124,6 +175,7 @@ public final class CapacityBench implements Callable<Integer> {
         check(steps >= 1, "steps : " + steps + " (expected: >= 1)");
         check(maxProbes >= 1, "max_probes : " + maxProbes + " (expected: >= 1)");
         check(precision > 0, "precision : " + precision + " (expected: > 0)");
+        check(startClasses == null || startClasses >= 1, "start_classes : " + startClasses + " (expected: >= 1)");
         FcDtype dtype;
         try {
             dtype = FcDtype.parse("fc_dtype", fcDtype);
@@ -132,32 +184,60 @@ public final class CapacityBench implements Callable<Integer> {
         }
         double gib = memoryGib != null ? memoryGib : Math.max(1, machineGib() - 2);
         check(gib >= 1, "memory_gib : " + gib + " (expected: >= 1)");
+        Double loadBefore = LoadAverage.oneMinute();
         long budget = (long) (gib * GIB);
         List<Probe> probes = new ArrayList<>();
-        double plscPerClass = 2.0 * emb * dtype.bytes() + 4 + 2.0 * 4 * batch * sampleRatio + 16;
-        Probe plsc = search("plsc4j", estimate(budget, plscPerClass), budget, dtype, probes);
-        Probe dl4j = null;
-        if (!noDl4j) {
-            double dl4jPerClass = 3.0 * (emb + 1) * 4 + 4.0 * batch * 4;
-            dl4j = search("dl4j", estimate(budget, dl4jPerClass), budget, dtype, probes);
-        }
-        int pMax = plsc == null ? 0 : plsc.classes();
-        Integer dMax = noDl4j ? null : dl4j == null ? 0 : dl4j.classes();
-        Result r = new Result(BenchVersion.get(), emb, batch, sampleRatio, dtype.key(), gib, steps, pMax, dMax,
-                dMax == null || dMax == 0 ? null : Stats.round((double) pMax / dMax, 3),
+        Row head = row(dtype, budget, probes);
+        Row f32 = noFloat32Row || dtype == FcDtype.FLOAT32 ? null : row(FcDtype.FLOAT32, budget, probes);
+        Probe plsc = best(probes, "plsc4j", dtype, head.plsc4jMaxClasses());
+        Probe dl4j = head.dl4jMaxClasses() == null ? null : best(probes, "dl4j", dtype, head.dl4jMaxClasses());
+        Result r = new Result(BenchVersion.get(), emb, batch, sampleRatio, dtype.key(), gib, steps,
+                head.plsc4jMaxClasses(), head.dl4jMaxClasses(), head.ratio(),
                 plsc == null ? null : plsc.stepMs(), dl4j == null ? null : dl4j.stepMs(),
-                Stats.round(plscPerClass, 1), probes);
+                Stats.round(plscPerClass(dtype), 1), probes, head.plsc4jDtype(), head.dl4jDtype(),
+                head.plsc4jBracket(), head.dl4jBracket(), head.ratioLow(), head.ratioHigh(),
+                head.bracketed() && (f32 == null || f32.bracketed()), precision, f32, loadBefore, LoadAverage.oneMinute());
         print(r);
         return 0;
     }
 
-    private static int estimate(long budget, double perClass) {
+    private double plscPerClass(FcDtype dtype) {
+        return 2.0 * emb * dtype.bytes() + 4 + 2.0 * 4 * batch * sampleRatio + 16;
+    }
+
+    /** plsc4j's and DL4J's searches, both storing in {@code dtype}. */
+    private Row row(FcDtype dtype, long budget, List<Probe> probes) throws IOException {
+        Bracket p = search("plsc4j", estimate(budget, plscPerClass(dtype)), budget, dtype, probes);
+        Bracket d = null;
+        if (!noDl4j) {
+            double dl4jPerClass = (3.0 * (emb + 1) + 4.0 * batch) * dtype.bytes();
+            d = search("dl4j", estimate(budget, dl4jPerClass), budget, dtype, probes);
+        }
+        int pMax = p.best() == null ? 0 : p.best().classes();
+        Integer dMax = d == null ? null : d.best() == null ? 0 : d.best().classes();
+        Double ratio = dMax == null || dMax == 0 ? null : Stats.round((double) pMax / dMax, 3);
+        // the true maxima lie in [ok, fail): the ratio in (ok_p / fail_d, fail_p / ok_d)
+        Double low = d == null || d.fail() == null ? null : Stats.round((double) pMax / d.fail(), 3);
+        Double high = d == null || dMax == 0 || p.fail() == null ? null : Stats.round((double) p.fail() / dMax, 3);
+        return new Row(dtype.key(), noDl4j ? null : dtype.key(), pMax, dMax, ratio, p.list(),
+                d == null ? null : d.list(), low, high, p.within(precision) && (d == null || d.within(precision)));
+    }
+
+    private static Probe best(List<Probe> probes, String impl, FcDtype dtype, int classes) {
+        return probes.stream().filter(p -> p.impl().equals(impl) && p.ok() && p.classes() == classes
+                && dtype.key().equals(p.dtype())).findFirst().orElse(null);
+    }
+
+    private int estimate(long budget, double perClass) {
+        if (startClasses != null) {
+            return startClasses;
+        }
         long usable = budget - Math.min(budget / 4, 768 * MIB); // JVM, heap slack, buffers
         return (int) Math.max(1000, Math.min(Integer.MAX_VALUE - 1, usable / perClass));
     }
 
     /** Brackets the largest class count that passes; returns its probe, or null when none passed. */
-    private Probe search(String impl, int start, long budget, FcDtype dtype, List<Probe> probes) throws IOException {
+    private Bracket search(String impl, int start, long budget, FcDtype dtype, List<Probe> probes) throws IOException {
         Probe best = null;
         long hi = Long.MAX_VALUE;
         int c = round(start);
@@ -180,7 +260,7 @@ public final class CapacityBench implements Callable<Integer> {
             }
             c = round((int) next);
         }
-        return best;
+        return new Bracket(best, hi == Long.MAX_VALUE ? null : (int) hi);
     }
 
     private static int round(int c) {
@@ -205,7 +285,7 @@ public final class CapacityBench implements Callable<Integer> {
             cmd.add(String.valueOf(a));
         }
         LOG.info("capacity: {} with {} classes x {} ({}), budget {} MiB (heap {} MiB)", impl, classes, emb,
-                impl.equals("plsc4j") ? dtype : "float32", budget / MIB, heap / MIB);
+                dtype.key(), budget / MIB, heap / MIB);
         // the probe runs in a scratch directory: DL4J writes a crash dump into the working directory on OOM
         Path work = Files.createTempDirectory("plsc4j-capacity-");
         Path err = work.resolve("stderr.log");
@@ -258,7 +338,7 @@ public final class CapacityBench implements Callable<Integer> {
             }
         }
         Files.deleteIfExists(work);
-        return new Probe(impl, classes, ok, seconds, initMs, stepMs, exit);
+        return new Probe(impl, classes, ok, seconds, initMs, stepMs, exit, dtype.key());
     }
 
     /** This JVM's class path with every entry absolute (the probe runs in another directory). */
@@ -310,10 +390,20 @@ public final class CapacityBench implements Callable<Integer> {
                 r.plsc4jStepMs() == null ? "-" : r.plsc4jStepMs());
         out.printf(Locale.ROOT, "  %-20s %12s   step %s ms%n", "dl4j_max_classes",
                 r.dl4jMaxClasses() == null ? "-" : r.dl4jMaxClasses(), r.dl4jStepMs() == null ? "-" : r.dl4jStepMs());
-        out.printf(Locale.ROOT, "  %-20s %12s%n", "ratio", r.ratio() == null ? "-" : r.ratio() + "x");
+        out.printf(Locale.ROOT, "  %-20s %12s   (plsc4j %s vs DL4J %s; brackets %s / %s, ratio in [%s, %s])%n", "ratio",
+                r.ratio() == null ? "-" : r.ratio() + "x", r.plsc4jDtype(), r.dl4jDtype(), r.plsc4jBracket(),
+                r.dl4jBracket(), r.ratioLow(), r.ratioHigh());
+        if (r.float32Row() != null) {
+            Row f = r.float32Row();
+            out.printf(Locale.ROOT, "  %-20s %12s   (plsc4j %d vs DL4J %s classes; brackets %s / %s)%n",
+                    "float32 both sides", f.ratio() == null ? "-" : f.ratio() + "x", f.plsc4jMaxClasses(),
+                    f.dl4jMaxClasses(), f.plsc4jBracket(), f.dl4jBracket());
+        }
+        out.printf(Locale.ROOT, "  brackets within %.0f %%: %s; load average %.2f before, %.2f after%n",
+                r.precision() * 100, r.bracketed(), r.loadBefore(), r.loadAfter());
         for (Probe p : r.probes()) {
-            out.printf(Locale.ROOT, "  probe %-6s %10d classes: %-13s %7.1f s%n", p.impl(), p.classes(), p.exit(),
-                    p.seconds());
+            out.printf(Locale.ROOT, "  probe %-6s %-8s %10d classes: %-13s %7.1f s%n", p.impl(), p.dtype(), p.classes(),
+                    p.exit(), p.seconds());
         }
         out.flush();
     }

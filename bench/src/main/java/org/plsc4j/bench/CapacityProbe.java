@@ -32,7 +32,10 @@ final class CapacityProbe {
     private CapacityProbe() {
     }
 
-    /** {@code impl classes emb batch sampleRatio fcDtype steps seed}; impl is plsc4j or dl4j. */
+    /**
+     * {@code impl classes emb batch sampleRatio fcDtype steps seed}; impl is plsc4j or dl4j; DL4J's
+     * network stores in the type matching fcDtype ({@link #dl4jType}).
+     */
     public static void main(String[] args) {
         NativeBuild.select(); // the parent passes its choice with -D
         try {
@@ -55,7 +58,8 @@ final class CapacityProbe {
             double[] stepMs;
             long initMs;
             if (impl.equals("dl4j")) {
-                Dl4jBaseline.Result r = Dl4jBaseline.run(x, labels, classes, emb, 0.1, seed, Math.max(1, steps - 1));
+                Dl4jBaseline.Result r = Dl4jBaseline.run(x, labels, classes, emb, 0.1, seed, Math.max(1, steps - 1),
+                        dl4jType(dtype));
                 stepMs = r.stepMs();
                 initMs = -1;
             } else {
@@ -97,6 +101,11 @@ final class CapacityProbe {
             e.printStackTrace();
             System.exit(1);
         }
+    }
+
+    /** The DL4J network data type storing like {@code dtype}: HALF for float16, BFLOAT16, FLOAT. */
+    static DataType dl4jType(FcDtype dtype) {
+        return dtype.dataType();
     }
 
     /** ND4J wraps native allocation failures in its own exceptions. */

@@ -38,7 +38,17 @@ final class Dl4jBaseline {
      * @param labels B class ids in [0, classes)
      */
     static Result run(float[] features, int[] labels, int classes, int emb, double lr, long seed, int steps) {
-        try (Session session = Session.open(features, labels, classes, emb, lr, seed)) {
+        return run(features, labels, classes, emb, lr, seed, steps, DataType.FLOAT);
+    }
+
+    /**
+     * {@link #run(float[], int[], int, int, double, long, int)} with the network's parameters, updater
+     * state and activations in {@code dtype} (DL4J trains HALF networks too: {@code bench capacity}
+     * compares plsc4j's float16 storage against DL4J's HALF, like for like).
+     */
+    static Result run(float[] features, int[] labels, int classes, int emb, double lr, long seed, int steps,
+                      DataType dtype) {
+        try (Session session = Session.open(features, labels, classes, emb, lr, seed, dtype)) {
             session.fit();
             double[] ms = new double[steps];
             for (int s = 0; s < steps; s++) {
@@ -61,13 +71,19 @@ final class Dl4jBaseline {
             this.y = y;
         }
 
-        /** Builds and initialises the layer (Xavier, seeded) and the one-hot minibatch. */
+        /** Builds and initialises the layer (Xavier, seeded) and the one-hot minibatch, in float32. */
         static Session open(float[] features, int[] labels, int classes, int emb, double lr, long seed) {
+            return open(features, labels, classes, emb, lr, seed, DataType.FLOAT);
+        }
+
+        /** {@link #open(float[], int[], int, int, double, long)} with parameters and activations in {@code dtype}. */
+        static Session open(float[] features, int[] labels, int classes, int emb, double lr, long seed,
+                            DataType dtype) {
             int batch = labels.length;
             long t0 = System.nanoTime();
             MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder()
                     .seed(seed)
-                    .dataType(DataType.FLOAT)
+                    .dataType(dtype)
                     .updater(new Nesterovs(lr, 0.9))
                     .weightInit(WeightInit.XAVIER)
                     .list()
@@ -79,12 +95,12 @@ final class Dl4jBaseline {
                     .build();
             MultiLayerNetwork net = new MultiLayerNetwork(conf);
             net.init();
-            INDArray x = Nd4j.create(features, new long[] {batch, emb}, 'c');
-            INDArray y = Nd4j.zeros(DataType.FLOAT, batch, classes);
+            INDArray x = Nd4j.create(features, new long[] {batch, emb}, 'c').castTo(dtype);
+            INDArray y = Nd4j.zeros(dtype, batch, classes);
             for (int i = 0; i < batch; i++) {
                 y.putScalar(i, labels[i], 1.0);
             }
-            LOG.info("dl4j: OutputLayer {} x {} initialised in {} ms", emb, classes,
+            LOG.info("dl4j: OutputLayer {} x {} ({}) initialised in {} ms", emb, classes, dtype,
                     Math.round(Stats.ms(t0, System.nanoTime())));
             return new Session(net, x, y);
         }

@@ -54,7 +54,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "failover", mixinStandardHelpOptions = true, sortOptions = false,
         header = "Seconds from kill -9 of a worker to the next generation's first training step.",
         description = {"Generates a tiny data set in a temporary directory (removed afterwards), trains with local"
-            + " worker processes, kills the last started worker once training runs, and reads the first train event"
+            + " worker processes, kills one worker (--victim) once training runs, and reads the first train event"
             + " of the next generation from metrics.jsonl. The goal: within session timeout + "
             + FailoverBench.GOAL_SLACK_S + " s.", ""})
 public final class FailoverBench implements Callable<Integer> {
@@ -68,8 +68,21 @@ public final class FailoverBench implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--repeats", defaultValue = "1", description = "Kills, each in a fresh job (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--repeats", defaultValue = "3", description = "Kills, each in a fresh job (default: ${DEFAULT-VALUE}).")
     int repeats;
+
+    @Option(names = "--victim", defaultValue = "rank0", paramLabel = "rank0|last|random",
+            description = "Which worker is killed: the one holding rank 0 (it writes metrics.jsonl), the last started,"
+                + " or a seeded random one per repeat (default: ${DEFAULT-VALUE}).")
+    String victim;
+
+    @Option(names = "--num-classes", defaultValue = "200000",
+            description = "num_classes of the FC (>= --classes, or 0 for --classes): more than the data set's classes"
+                + " sizes the FC and the rows the store restores without a larger data set (default: ${DEFAULT-VALUE}).")
+    int numClasses;
+
+    @Option(names = "--emb-size", defaultValue = "128", description = "emb_size (default: ${DEFAULT-VALUE}).")
+    int embSize;
 
     @Option(names = "--session-timeout-ms", defaultValue = "10000",
             description = "zk_session_timeout_ms (default: ${DEFAULT-VALUE}).")
@@ -91,19 +104,11 @@ public final class FailoverBench implements Callable<Integer> {
     @Option(names = "--image-size", defaultValue = "16", description = "Image side (default: ${DEFAULT-VALUE}).")
     int imageSize;
 
-    @Option(names = "--classes", defaultValue = "60", description = "Classes (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--classes", defaultValue = "60", description = "Classes in the generated data (default: ${DEFAULT-VALUE}).")
     int classes;
 
     @Option(names = "--per-class", defaultValue = "8", description = "Images per class (default: ${DEFAULT-VALUE}).")
     int perClass;
-
-    @Option(names = "--num-classes", defaultValue = "0",
-            description = "FC classes (num_classes); 0: --classes. More than the data set's classes sizes the FC"
-                + " (and the rows the store restores) without a larger data set (default: ${DEFAULT-VALUE}).")
-    int numClasses;
-
-    @Option(names = "--emb-size", defaultValue = "16", description = "emb_size (default: ${DEFAULT-VALUE}).")
-    int embSize;
 
     @Option(names = "--fc-dtype", defaultValue = "float32",
             description = "fc_dtype: float32, float16, bfloat16 (default: ${DEFAULT-VALUE}).")
@@ -131,7 +136,9 @@ public final class FailoverBench implements Callable<Integer> {
     record Kill(@JsonProperty("killed_at_step") long killedAtStep,
                 @JsonProperty("generation_s") double generationS,
                 @JsonProperty("failover_s") double failoverS,
-                @JsonProperty("resync_s") double resyncS) {
+                @JsonProperty("resync_s") double resyncS,
+                @JsonProperty("victim_rank") int victimRank,
+                @JsonProperty("victim_index") int victimIndex) {
     }
 
     /** The --json object (field names are a public contract). */
@@ -146,10 +153,16 @@ public final class FailoverBench implements Callable<Integer> {
                   @JsonProperty("ratio") double ratio,
                   @JsonProperty("goal") String goal,
                   @JsonProperty("goal_met") boolean goalMet,
+                  @JsonProperty("victim") String victim,
+                  @JsonProperty("victim_ranks") List<Integer> victimRanks,
                   @JsonProperty("num_classes") int numClasses,
                   @JsonProperty("emb_size") int embSize,
                   @JsonProperty("fc_dtype") String fcDtype,
-                  @JsonProperty("resync_s") List<Double> resyncS) {
+                  @JsonProperty("resync_s") List<Double> resyncS,
+                  @JsonProperty("failover_spread") Spread failoverSpread,
+                  @JsonProperty("generation_spread") Spread generationSpread,
+                  @JsonProperty("load_before") Double loadBefore,
+                  @JsonProperty("load_after") Double loadAfter) {
     }
 
     /** Runs this benchmark alone (without the CLI): {@code java -cp ... org.plsc4j.bench.FailoverBench --json}. */
@@ -168,6 +181,12 @@ public final class FailoverBench implements Callable<Integer> {
             check(batch % n == 0, "batch : " + batch + " (expected: divisible by every worker count from "
                     + minWorkers + " to " + workers + ")");
         }
+        check(List.of("rank0", "last", "random").contains(victim), "victim : " + victim
+                + " (expected: rank0, last or random)");
+        check(numClasses == 0 || numClasses >= classes, "num-classes : " + numClasses + " (expected: 0 or >= --classes "
+                + classes + ")");
+        check(embSize >= 1, "emb-size : " + embSize + " (expected: >= 1)");
+        Double loadBefore = LoadAverage.oneMinute();
         long steps = (long) classes * perClass / batch;
         check(steps > killAtStep + 1, "classes x per-class : " + classes + " x " + perClass
                 + " (expected: more than " + (killAtStep + 1) + " batches of " + batch + " per epoch)");
@@ -178,9 +197,10 @@ public final class FailoverBench implements Callable<Integer> {
                     DatasetFormat.LABEL_TXT, 1, GeneratorOptions.DEFAULT_BIN));
             List<Kill> kills = new ArrayList<>();
             for (int r = 0; r < repeats; r++) {
-                Kill k = once(data, tmp.resolve("run-" + r));
-                LOG.info("bench failover: repeat {}: generation after {} s, rows restored in {} s, first step after {} s",
-                        r + 1, fmt(k.generationS()), fmt(k.resyncS()), fmt(k.failoverS()));
+                Kill k = once(data, tmp.resolve("run-" + r), r);
+                LOG.info("bench failover: repeat {}: killed rank {} (worker {}); generation after {} s, rows restored in"
+                        + " {} s, first step after {} s", r + 1, k.victimRank(), k.victimIndex(), fmt(k.generationS()),
+                        fmt(k.resyncS()), fmt(k.failoverS()));
                 kills.add(k);
             }
             double session = sessionTimeoutMs / 1000.0;
@@ -191,8 +211,11 @@ public final class FailoverBench implements Callable<Integer> {
             print(new Result(BenchVersion.get(), workers, minWorkers, session,
                     JobCoordinator.DEFAULT_SETTLE.toMillis() / 1000.0,
                     kills.stream().map(Kill::failoverS).toList(), kills.stream().map(Kill::generationS).toList(),
-                    median, max, Stats.round(median / session, 3), goal, max <= session + GOAL_SLACK_S, fcClasses(),
-                    embSize, fcDtype, kills.stream().map(Kill::resyncS).toList()));
+                    median, max, Stats.round(median / session, 3), goal, max <= session + GOAL_SLACK_S, victim,
+                    kills.stream().map(Kill::victimRank).toList(), fcClasses(), embSize, fcDtype,
+                    kills.stream().map(Kill::resyncS).toList(), Spread.of(f, 2),
+                    Spread.of(kills.stream().mapToDouble(Kill::generationS).toArray(), 2), loadBefore,
+                    LoadAverage.oneMinute()));
             return 0;
         } finally {
             try (Stream<Path> s = Files.walk(tmp)) {
@@ -204,11 +227,12 @@ public final class FailoverBench implements Callable<Integer> {
     }
 
     /** One job, one kill: the seconds from the kill to the next generation and to its first step. */
-    private Kill once(Path data, Path save) throws IOException, InterruptedException {
+    private Kill once(Path data, Path save, int repeat) throws IOException, InterruptedException {
         Files.createDirectories(save);
         TrainConfig cfg = TrainConfigs.load(null, List.of("dataset_dir=" + data, "model_save_dir=" + save,
                 "num_classes=" + fcClasses(), "image_shape=[3, " + imageSize + ", " + imageSize + "]",
-                "model_name=" + model, "emb_size=" + embSize, "fc_dtype=" + fcDtype, "train_batch_size=" + batch, "train_epochs=3",
+                "model_name=" + model, "emb_size=" + embSize, "fc_dtype=" + fcDtype, "train_batch_size=" + batch,
+                "train_epochs=3",
                 "with_test=false", "log_period=1", "lr=0.05", "scale_lr_by_batch=false", "scale=16",
                 "shard_sync_steps=" + shardSyncSteps, "min_workers=" + minWorkers, "max_workers=" + workers,
                 "zk_session_timeout_ms=" + sessionTimeoutMs, "seed=" + seed));
@@ -216,11 +240,12 @@ public final class FailoverBench implements Callable<Integer> {
         try (Metrics metrics = new Metrics(save); LocalLauncher.Job job = LocalLauncher.start(cfg, workers, null, null)) {
             JsonNode at = metrics.await("a train event with step >= " + killAtStep,
                     e -> is(e, "train") && e.get("step").asLong() >= killAtStep, timeout);
-            Process victim = job.workers().get(workers - 1);
+            int[] chosen = chooseVictim(job, repeat, timeout);
+            Process victimProcess = job.workers().get(chosen[0]);
             Instant killed = Instant.now();
-            victim.destroyForcibly(); // SIGKILL
-            if (!victim.waitFor(30, TimeUnit.SECONDS)) {
-                throw new IllegalStateException("bench failover: worker " + (workers - 1) + " survived SIGKILL");
+            victimProcess.destroyForcibly(); // SIGKILL
+            if (!victimProcess.waitFor(30, TimeUnit.SECONDS)) {
+                throw new IllegalStateException("bench failover: worker " + chosen[0] + " survived SIGKILL");
             }
             int survivors = workers - 1;
             JsonNode gen = metrics.await("a generation of " + survivors + " workers",
@@ -241,7 +266,48 @@ public final class FailoverBench implements Callable<Integer> {
             JsonNode restore = metrics.await("the restore event of generation " + g,
                     e -> is(e, "restore") && e.get("generation").asLong() == g, timeout);
             return new Kill(at.get("step").asLong(), seconds(killed, gen), seconds(killed, first),
-                    restore.path("seconds").asDouble(Double.NaN));
+                    restore.path("seconds").asDouble(Double.NaN), chosen[1], chosen[0]);
+        }
+    }
+
+    /**
+     * The victim's index in start order and its rank in the current generation, read from the workers'
+     * progress reports in ZooKeeper (pid and rank); rank -1 when no report named it in time.
+     */
+    private int[] chooseVictim(LocalLauncher.Job job, int repeat, Duration timeout) throws InterruptedException {
+        List<Process> procs = job.workers();
+        int index = switch (victim) {
+            case "last" -> procs.size() - 1;
+            case "random" -> new java.util.SplittableRandom(seed + repeat).nextInt(procs.size());
+            default -> -1;
+        };
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            long g = job.coordinator().store().currentGenerationNumber();
+            var reports = job.coordinator().store().readReports().values();
+            for (var r : reports) {
+                if (r.generation() != g) {
+                    continue;
+                }
+                for (int i = 0; i < procs.size(); i++) {
+                    if (procs.get(i).pid() == r.pid()) {
+                        if (index < 0 && r.rank() == 0) {
+                            return new int[] {i, 0};
+                        }
+                        if (index == i) {
+                            return new int[] {i, r.rank()};
+                        }
+                    }
+                }
+            }
+            if (System.nanoTime() > deadline) {
+                if (index >= 0) {
+                    return new int[] {index, -1};
+                }
+                throw new IllegalStateException("bench failover: no progress report names rank 0 of generation " + g
+                        + " within " + timeout);
+            }
+            Thread.sleep(100); // polling ZooKeeper for the reports (written at the workers' own pace)
         }
     }
 

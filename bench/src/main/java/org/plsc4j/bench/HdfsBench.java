@@ -64,6 +64,7 @@ public final class HdfsBench implements Callable<Integer> {
             throw new IllegalArgumentException("--mb " + mb + " --iterations " + iterations
                     + " (expected: 1 <= mb <= 16384, iterations >= 1)");
         }
+        Double loadBefore = LoadAverage.oneMinute();
         Path tmp = Files.createTempDirectory("plsc4j-bench-hdfs-");
         MiniDFSCluster cluster = null;
         try {
@@ -82,6 +83,8 @@ public final class HdfsBench implements Callable<Integer> {
                 bytes = walk.filter(Files::isRegularFile).mapToLong(p -> p.toFile().length()).sum();
             }
             Map<String, Object> out = run(fs, ck, bytes, tmp, cluster != null);
+            out.put("load_before", loadBefore);
+            out.put("load_after", LoadAverage.oneMinute());
             print(out);
         } finally {
             if (cluster != null) {
@@ -148,6 +151,12 @@ public final class HdfsBench implements Callable<Integer> {
         out.put("download_mb_s", Stats.round(Stats.median(down), 1));
         out.put("baseline_download_mb_s", Stats.round(Stats.median(downBase), 1));
         out.put("download_ratio", Stats.round(Stats.median(down) / Stats.median(downBase), 2));
+        // issue 13: the spread of every figure (MB/s per iteration); the sides run alternately in each iteration
+        out.put("upload_spread", Spread.of(up, 1));
+        out.put("upload_no_readback_spread", Spread.of(upNoVerify, 1));
+        out.put("baseline_upload_spread", Spread.of(upBase, 1));
+        out.put("download_spread", Spread.of(down, 1));
+        out.put("baseline_download_spread", Spread.of(downBase, 1));
         return out;
     }
 
@@ -163,6 +172,7 @@ public final class HdfsBench implements Callable<Integer> {
             pw.printf(Locale.ROOT, "download plsc4j %7.1f MB/s                         copyToLocalFile   %7.1f MB/s"
                     + "  ratio %.2f%n", out.get("download_mb_s"), out.get("baseline_download_mb_s"),
                     out.get("download_ratio"));
+            pw.printf(Locale.ROOT, "load average %.2f before, %.2f after%n", out.get("load_before"), out.get("load_after"));
         }
         pw.flush();
     }

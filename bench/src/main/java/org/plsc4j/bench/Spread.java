@@ -1,34 +1,45 @@
 package org.plsc4j.bench;
 
-import java.util.Arrays;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.annotation.JsonPropertyOrder;
+import java.util.List;
 
 /**
- * Median and spread of a benchmark's timed iterations: min, max and the quartiles (IQR). A benchmark
- * reports the median with its spread so that a reader can tell a ratio from the noise around it.
+ * The median of a bench's repeated measurements with their spread (min, max, quartiles, count), the
+ * shape every {@code --json} reports next to a figure: one number without its spread cannot tell a
+ * real difference from the machine's noise.
  *
- * <p>Quartiles are the medians of the lower and upper halves (Tukey's hinges; for an odd count the
- * median belongs to neither half), so that they are actual midpoints of the sample, not interpolations.
+ * <p>Quartiles interpolate linearly between order statistics (numpy's default), so they read the same
+ * as a reader's own {@code numpy.percentile} of the published {@code *_all} lists.
  *
- * @param median median of the values
- * @param min smallest value
- * @param max largest value
- * @param q1 lower quartile
- * @param q3 upper quartile
+ * @param median the median
+ * @param min the smallest value
+ * @param max the largest value
+ * @param q1 the first quartile
+ * @param q3 the third quartile
+ * @param n how many values
  */
-record Spread(double median, double min, double max, double q1, double q3) {
+@JsonPropertyOrder({"median", "min", "max", "q1", "q3", "n"})
+record Spread(@JsonProperty("median") double median, @JsonProperty("min") double min,
+              @JsonProperty("max") double max, @JsonProperty("q1") double q1, @JsonProperty("q3") double q3,
+              @JsonProperty("n") int n) {
 
-    /** The spread of {@code values} (at least one). */
+    /** The spread of {@code values} (at least one), unrounded. */
     static Spread of(double[] values) {
-        if (values.length == 0) {
-            throw new IllegalArgumentException("values : [] (expected: at least one value)");
-        }
-        double[] s = values.clone();
-        Arrays.sort(s);
-        int n = s.length;
-        int half = n / 2;
-        double q1 = n == 1 ? s[0] : Stats.median(Arrays.copyOfRange(s, 0, half));
-        double q3 = n == 1 ? s[0] : Stats.median(Arrays.copyOfRange(s, n - half, n));
-        return new Spread(Stats.median(s), s[0], s[n - 1], q1, q3);
+        return new Spread(Stats.median(values), Stats.min(values), Stats.max(values),
+                Stats.quantile(values, 0.25), Stats.quantile(values, 0.75), values.length);
+    }
+
+    /** The spread of {@code values}, each figure rounded to {@code digits} decimals. */
+    static Spread of(double[] values, int digits) {
+        Spread s = of(values);
+        return new Spread(Stats.round(s.median, digits), Stats.round(s.min, digits), Stats.round(s.max, digits),
+                Stats.round(s.q1, digits), Stats.round(s.q3, digits), s.n);
+    }
+
+    /** The spread of {@code values}, rounded to {@code digits} decimals. */
+    static Spread of(List<Double> values, int digits) {
+        return of(values.stream().mapToDouble(Double::doubleValue).toArray(), digits);
     }
 
     /** The interquartile range q3 − q1. */
@@ -36,8 +47,8 @@ record Spread(double median, double min, double max, double q1, double q3) {
         return q3 - q1;
     }
 
-    /** (max − min) / median, the relative spread ({@code bench backbone}'s {@code *_spread}). */
+    /** (max − min) / median: one number for "how noisy" ({@code bench backbone}'s {@code *_spread}). */
     double relative() {
-        return (max - min) / median;
+        return median == 0 ? Double.NaN : (max - min) / median;
     }
 }

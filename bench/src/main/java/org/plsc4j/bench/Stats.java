@@ -42,4 +42,34 @@ final class Stats {
     static double ms(long t0, long t1) {
         return (t1 - t0) / 1e6;
     }
+
+    /** The smallest value. */
+    static double min(double[] values) {
+        return java.util.Arrays.stream(nonEmpty(values)).min().getAsDouble();
+    }
+
+    /** The largest value. */
+    static double max(double[] values) {
+        return java.util.Arrays.stream(nonEmpty(values)).max().getAsDouble();
+    }
+
+    /** The {@code q} quantile (0..1) with linear interpolation between order statistics. */
+    static double quantile(double[] values, double q) {
+        if (!(q >= 0 && q <= 1)) {
+            throw new IllegalArgumentException("q : " + q + " (expected: 0 <= q <= 1)");
+        }
+        double[] s = nonEmpty(values).clone();
+        Arrays.sort(s);
+        double pos = q * (s.length - 1);
+        int lo = (int) Math.floor(pos);
+        int hi = Math.min(s.length - 1, lo + 1);
+        return s[lo] + (pos - lo) * (s[hi] - s[lo]);
+    }
+
+    private static double[] nonEmpty(double[] values) {
+        if (values.length == 0) {
+            throw new IllegalArgumentException("values : [] (expected: at least one value)");
+        }
+        return values;
+    }
 }

@@ -19,12 +19,12 @@ class BenchDisciplineTest {
     @Test
     void spreadOfOddAndEvenCounts() {
         Spread odd = Spread.of(new double[] {5, 1, 4, 2, 3});
-        assertEquals(new Spread(3, 1, 5, 1.5, 4.5), odd);
-        assertEquals(3.0, odd.iqr(), 1e-12);
+        assertEquals(new Spread(3, 1, 5, 2, 4, 5), odd);
+        assertEquals(2.0, odd.iqr(), 1e-12);
         assertEquals(4.0 / 3.0, odd.relative(), 1e-12);
         Spread even = Spread.of(new double[] {8, 2, 6, 4});
-        assertEquals(new Spread(5, 2, 8, 3, 7), even);
-        assertEquals(new Spread(7, 7, 7, 7, 7), Spread.of(new double[] {7}));
+        assertEquals(new Spread(5, 2, 8, 3.5, 6.5, 4), even);
+        assertEquals(new Spread(7, 7, 7, 7, 7, 1), Spread.of(new double[] {7}));
         assertThrows(IllegalArgumentException.class, () -> Spread.of(new double[0]));
     }
 

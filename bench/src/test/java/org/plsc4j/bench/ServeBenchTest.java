@@ -41,7 +41,15 @@ class ServeBenchTest {
             assertEquals(eps / bare, run.get("ratio").asDouble(), 0.01 * eps / bare + 2e-3, r[1]);
             assertTrue(run.get("p99_ms").asDouble() >= run.get("p50_ms").asDouble(), r[1]);
             assertTrue(run.get("mean_batch").asDouble() >= 1, r[1]);
+            // issue 13: the bare forward repeated at the server's batch and at --max-batch, the ratio to the best
+            BenchJson.assertSpread(run.get("bare_spread"), 3, bare, 0.051);
+            assertEquals(64, run.get("bare_max_batch").asInt());
+            double best = run.get("bare_max_batch_embeddings_per_s").asDouble();
+            assertEquals(best, run.get("bare_max_batch_spread").get("max").asDouble(), 0.051, r[1]);
+            assertEquals(eps / best, run.get("ratio_vs_max_batch").asDouble(), 0.01 * eps / best + 2e-3, r[1]);
         }
+        assertEquals(3, j.get("bare_repeats").asInt());
+        BenchJson.assertLoad(j);
     }
 
     @Test
