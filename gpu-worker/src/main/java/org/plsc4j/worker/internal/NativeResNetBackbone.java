@@ -55,6 +55,7 @@ public final class NativeResNetBackbone implements Backbone {
 
     private final ResNetModel model;
     private final DnnlConv.Scratch convScratch;
+    private final Dnnl dnnl;
     private final BackboneConfig config;
     private final DataType type;
     private final ParameterRegistry registry = new ParameterRegistry();
@@ -100,6 +101,7 @@ public final class NativeResNetBackbone implements Backbone {
         registry.params().forEach((name, arr) -> grads.put(name, Nd4j.zeros(arr.dataType(), arr.shape())));
         Dnnl dnnl = dnnlConvolutions && type == DataType.FLOAT ? Dnnl.get() : null;
         convScratch = dnnl == null ? null : new DnnlConv.Scratch(dnnl);
+        this.dnnl = dnnl;
         Map<String, BatchNormSlot> slots = new LinkedHashMap<>();
         registry.batchNorms().forEach(s -> slots.put(s.name(), s));
         stemConv = conv("stem.conv", 1, 1);
@@ -150,7 +152,7 @@ public final class NativeResNetBackbone implements Backbone {
         long c = gamma.length();
         return new Bn(gamma, registry.param(name + ".beta"), grads.get(name + ".gamma"), grads.get(name + ".beta"),
                 slots.get(name), Nd4j.create(type, c), Nd4j.create(type, c), Nd4j.create(type, c),
-                Nd4j.create(type, c));
+                Nd4j.create(type, c), dnnl == null ? null : new DnnlBatchNorm(dnnl, ModelContext.BN_EPSILON));
     }
 
     private Prelu prelu(String name) {
@@ -484,21 +486,40 @@ public final class NativeResNetBackbone implements Backbone {
 
     /** A batch norm: parameters, their gradients, the last training batch's statistics and scratch. */
     private record Bn(INDArray gamma, INDArray beta, INDArray gGamma, INDArray gBeta, BatchNormSlot slot,
-                      INDArray mean, INDArray var, INDArray gMean, INDArray gVar) {
+                      INDArray mean, INDArray var, INDArray gMean, INDArray gVar, DnnlBatchNorm dnnl) {
+
+        /** Whether oneDNN's fused batch norm takes these operands (NCHW float32 whole arrays). */
+        private boolean onDnnl(INDArray x, INDArray other, INDArray m, INDArray v) {
+            return dnnl != null && x.rank() == 4 && DnnlBatchNorm.whole(x) && DnnlBatchNorm.whole(other)
+                    && DnnlBatchNorm.whole(m) && DnnlBatchNorm.whole(v) && DnnlBatchNorm.whole(gamma)
+                    && DnnlBatchNorm.whole(beta) && DnnlBatchNorm.whole(gGamma) && DnnlBatchNorm.whole(gBeta);
+        }
 
         /** Batch statistics of x, then {@code out = bn(x)} with them. */
         void train(INDArray x, INDArray out) {
+            if (onDnnl(x, out, mean, var)) {
+                dnnl.train(x, gamma, beta, mean, var, out);
+                return;
+            }
             NativeOps.moments(x, mean, var);
             apply(x, out);
         }
 
         /** {@code out = bn(x)} with the last batch statistics. */
         void apply(INDArray x, INDArray out) {
+            if (onDnnl(x, out, mean, var)) {
+                dnnl.apply(x, gamma, beta, mean, var, out);
+                return;
+            }
             NativeOps.batchNorm(x, mean, var, gamma, beta, ModelContext.BN_EPSILON, out);
         }
 
         /** {@code out = bn(x)} with the running statistics. */
         void eval(INDArray x, INDArray out) {
+            if (onDnnl(x, out, slot.runningMean(), slot.runningVar())) {
+                dnnl.apply(x, gamma, beta, slot.runningMean(), slot.runningVar(), out);
+                return;
+            }
             NativeOps.batchNorm(x, slot.runningMean(), slot.runningVar(), gamma, beta, ModelContext.BN_EPSILON, out);
         }
 
@@ -517,6 +538,10 @@ public final class NativeResNetBackbone implements Backbone {
          * relative in float64. {@code scratch} has x's shape.
          */
         void backward(INDArray x, INDArray gradOut, INDArray gradX, INDArray scratch) {
+            if (onDnnl(x, gradOut, mean, var) && DnnlBatchNorm.whole(gradX)) {
+                dnnl.backward(x, gamma, beta, mean, var, gradOut, gradX, gGamma, gBeta);
+                return;
+            }
             int[] axes = x.rank() == 4 ? new int[] {0, 2, 3} : new int[] {0};
             double m = x.length() / x.size(1);
             double eps = ModelContext.BN_EPSILON;
