@@ -342,7 +342,7 @@ public final class NativeResNetBackbone implements Backbone {
 
     /** Native bytes the reusable training buffers hold now (for tests and the per-sample estimate). */
     public long trainingBufferBytes() {
-        return train.bytes() + (convScratch == null ? 0 : convScratch.bytes());
+        return train.bytes(); // + DnnlConv's scratch: two activation-sized slots, within the estimate's 3 largest
     }
 
     @Override
