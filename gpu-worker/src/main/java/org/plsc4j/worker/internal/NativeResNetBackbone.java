@@ -50,7 +50,12 @@ import org.plsc4j.worker.ModelContext;
  */
 public final class NativeResNetBackbone implements Backbone {
 
+    /** System property: {@code dnnl} (default) or {@code libnd4j}, the kernels of the float32 convolutions. */
+    public static final String CONV_PROPERTY = "plsc4j.backbone.conv";
+
     private final ResNetModel model;
+    private final DnnlConv.Scratch convScratch;
+    private final Dnnl dnnl;
     private final BackboneConfig config;
     private final DataType type;
     private final ParameterRegistry registry = new ParameterRegistry();
@@ -75,8 +80,17 @@ public final class NativeResNetBackbone implements Backbone {
     private long lastBatch = -1;
     private InferenceModel inference;
 
-    /** Creates the parameters of {@code model} from the config seed, exactly as {@link SameDiffBackbone} would. */
+    /**
+     * Creates the parameters of {@code model} from the config seed, exactly as {@link SameDiffBackbone}
+     * would; float32 convolutions on oneDNN directly ({@link DnnlConv}) unless the system property
+     * {@value #CONV_PROPERTY} is {@code libnd4j} or oneDNN's natives are unavailable here.
+     */
     public NativeResNetBackbone(ResNetModel model, BackboneConfig config) {
+        this(model, config, !"libnd4j".equals(System.getProperty(CONV_PROPERTY, "dnnl")));
+    }
+
+    /** As above; {@code dnnlConvolutions = false} runs every convolution through libnd4j's ops. */
+    public NativeResNetBackbone(ResNetModel model, BackboneConfig config, boolean dnnlConvolutions) {
         this.model = model;
         this.config = config;
         this.type = config.dataType();
@@ -85,6 +99,9 @@ public final class NativeResNetBackbone implements Backbone {
                 config.width());
         model.buildNetwork(sd, input, true, new GraphBuilder(sd, config, true, registry));
         registry.params().forEach((name, arr) -> grads.put(name, Nd4j.zeros(arr.dataType(), arr.shape())));
+        Dnnl dnnl = dnnlConvolutions && type == DataType.FLOAT ? Dnnl.get() : null;
+        convScratch = dnnl == null ? null : new DnnlConv.Scratch(dnnl);
+        this.dnnl = dnnl;
         Map<String, BatchNormSlot> slots = new LinkedHashMap<>();
         registry.batchNorms().forEach(s -> slots.put(s.name(), s));
         stemConv = conv("stem.conv", 1, 1);
@@ -126,7 +143,8 @@ public final class NativeResNetBackbone implements Backbone {
     }
 
     private Conv conv(String name, int stride, int pad) {
-        return new Conv(registry.param(name + ".w"), grads.get(name + ".w"), stride, pad);
+        return new Conv(registry.param(name + ".w"), grads.get(name + ".w"), stride, pad,
+                convScratch == null ? null : new DnnlConv(convScratch, stride, pad));
     }
 
     private Bn bn(String name, Map<String, BatchNormSlot> slots) {
@@ -134,7 +152,7 @@ public final class NativeResNetBackbone implements Backbone {
         long c = gamma.length();
         return new Bn(gamma, registry.param(name + ".beta"), grads.get(name + ".gamma"), grads.get(name + ".beta"),
                 slots.get(name), Nd4j.create(type, c), Nd4j.create(type, c), Nd4j.create(type, c),
-                Nd4j.create(type, c));
+                Nd4j.create(type, c), dnnl == null ? null : new DnnlBatchNorm(dnnl, ModelContext.BN_EPSILON));
     }
 
     private Prelu prelu(String name) {
@@ -178,7 +196,7 @@ public final class NativeResNetBackbone implements Backbone {
         long b = x.size(0);
         lastBatch = -1;
         INDArray c0 = train.get("stem.c", b, 64, config.height(), config.width());
-        NativeOps.conv2d(x, stemConv.w, 1, 1, c0);
+        stemConv.forward(x, c0);
         INDArray cur = train.get("stem.p", b, 64, config.height(), config.width());
         stemBn.train(c0, cur);
         NativeOps.prelu(cur, stemPrelu.alpha(), cur);
@@ -188,17 +206,17 @@ public final class NativeResNetBackbone implements Backbone {
             INDArray t1 = train.get("fwd", batched(b, k.inShape));
             k.bn1.train(cur, t1);
             k.c1 = train.get("c1." + i, batched(b, k.midShape));
-            NativeOps.conv2d(t1, k.conv1.w, 1, 1, k.c1);
+            k.conv1.forward(t1, k.c1);
             INDArray t2 = train.get("fwd", batched(b, k.midShape));
             k.bn2.train(k.c1, t2);
             NativeOps.prelu(t2, k.prelu.alpha(), t2);
             k.c2 = train.get("c2." + i, batched(b, k.outShape));
-            NativeOps.conv2d(t2, k.conv2.w, k.conv2.stride, 1, k.c2);
+            k.conv2.forward(t2, k.c2);
             INDArray out = train.get("out." + i, batched(b, k.outShape));
             k.bn3.train(k.c2, out);
             if (k.shortConv != null) {
                 k.s = train.get("s." + i, batched(b, k.outShape));
-                NativeOps.conv2d(cur, k.shortConv.w, k.shortConv.stride, 0, k.s);
+                k.shortConv.forward(cur, k.s);
                 INDArray t3 = train.get("fwd", batched(b, k.outShape));
                 k.shortBn.train(k.s, t3);
                 out.addi(t3);
@@ -280,7 +298,7 @@ public final class NativeResNetBackbone implements Backbone {
         INDArray dc0 = train.get("g.p", stemShape);
         stemBn.backward(c0, db0, dc0, train.get("bn.tmp", stemShape));
         INDArray dImg = train.get("g.img", lastImages.shape());
-        NativeOps.conv2dBp(lastImages, stemConv.w, dc0, 1, 1, dImg, stemConv.gw);
+        stemConv.backward(lastImages, dc0, dImg);
     }
 
     /** Embeddings with running statistics and no dropout (the inference view's engine). */
@@ -288,7 +306,7 @@ public final class NativeResNetBackbone implements Backbone {
         INDArray x = Shapes.checkImages(images, config);
         long b = x.size(0);
         INDArray cur = infer.get("a", b, 64, config.height(), config.width());
-        NativeOps.conv2d(x, stemConv.w, 1, 1, cur);
+        stemConv.forward(x, cur);
         stemBn.eval(cur, cur);
         NativeOps.prelu(cur, stemPrelu.alpha(), cur);
         for (int i = 0; i < blocks.size(); i++) {
@@ -296,15 +314,15 @@ public final class NativeResNetBackbone implements Backbone {
             INDArray t1 = infer.get("t", batched(b, k.inShape));
             k.bn1.eval(cur, t1);
             INDArray t2 = infer.get("m", batched(b, k.midShape));
-            NativeOps.conv2d(t1, k.conv1.w, 1, 1, t2);
+            k.conv1.forward(t1, t2);
             k.bn2.eval(t2, t2);
             NativeOps.prelu(t2, k.prelu.alpha(), t2);
             INDArray out = infer.get(i % 2 == 0 ? "b" : "a", batched(b, k.outShape));
-            NativeOps.conv2d(t2, k.conv2.w, k.conv2.stride, 1, out);
+            k.conv2.forward(t2, out);
             k.bn3.eval(out, out);
             if (k.shortConv != null) {
                 INDArray t3 = infer.get("t", batched(b, k.outShape));
-                NativeOps.conv2d(cur, k.shortConv.w, k.shortConv.stride, 0, t3);
+                k.shortConv.forward(cur, t3);
                 k.shortBn.eval(t3, t3);
                 out.addi(t3);
             } else {
@@ -324,7 +342,7 @@ public final class NativeResNetBackbone implements Backbone {
 
     /** Native bytes the reusable training buffers hold now (for tests and the per-sample estimate). */
     public long trainingBufferBytes() {
-        return train.bytes();
+        return train.bytes(); // + DnnlConv's scratch: two activation-sized slots, within the estimate's 3 largest
     }
 
     @Override
@@ -426,8 +444,29 @@ public final class NativeResNetBackbone implements Backbone {
         return "NativeResNetBackbone[" + model + ", " + config + "]";
     }
 
-    /** A bias-free convolution and its weight gradient. */
-    private record Conv(INDArray w, INDArray gw, int stride, int pad) {
+    /** A bias-free convolution and its weight gradient; on oneDNN directly when {@code dnnl} is set. */
+    private record Conv(INDArray w, INDArray gw, int stride, int pad, DnnlConv dnnl) {
+
+        void forward(INDArray x, INDArray out) {
+            if (dnnl != null) {
+                dnnl.forward(whole(x), w, out);
+            } else {
+                NativeOps.conv2d(x, w, stride, pad, out);
+            }
+        }
+
+        /** dL/dx into {@code gradX} and dL/dw into {@link #gw}. */
+        void backward(INDArray x, INDArray gradOut, INDArray gradX) {
+            if (dnnl != null) {
+                dnnl.backward(whole(x), w, gradOut, gradX, gw);
+            } else {
+                NativeOps.conv2dBp(x, w, gradOut, stride, pad, gradX, gw);
+            }
+        }
+
+        private static INDArray whole(INDArray a) {
+            return a.isView() || a.ordering() != 'c' || a.offset() != 0 ? a.dup('c') : a;
+        }
     }
 
     /** One-slope PReLU and its gradient. */
@@ -447,21 +486,40 @@ public final class NativeResNetBackbone implements Backbone {
 
     /** A batch norm: parameters, their gradients, the last training batch's statistics and scratch. */
     private record Bn(INDArray gamma, INDArray beta, INDArray gGamma, INDArray gBeta, BatchNormSlot slot,
-                      INDArray mean, INDArray var, INDArray gMean, INDArray gVar) {
+                      INDArray mean, INDArray var, INDArray gMean, INDArray gVar, DnnlBatchNorm dnnl) {
+
+        /** Whether oneDNN's fused batch norm takes these operands (NCHW float32 whole arrays). */
+        private boolean onDnnl(INDArray x, INDArray other, INDArray m, INDArray v) {
+            return dnnl != null && x.rank() == 4 && DnnlBatchNorm.whole(x) && DnnlBatchNorm.whole(other)
+                    && DnnlBatchNorm.whole(m) && DnnlBatchNorm.whole(v) && DnnlBatchNorm.whole(gamma)
+                    && DnnlBatchNorm.whole(beta) && DnnlBatchNorm.whole(gGamma) && DnnlBatchNorm.whole(gBeta);
+        }
 
         /** Batch statistics of x, then {@code out = bn(x)} with them. */
         void train(INDArray x, INDArray out) {
+            if (onDnnl(x, out, mean, var)) {
+                dnnl.train(x, gamma, beta, mean, var, out);
+                return;
+            }
             NativeOps.moments(x, mean, var);
             apply(x, out);
         }
 
         /** {@code out = bn(x)} with the last batch statistics. */
         void apply(INDArray x, INDArray out) {
+            if (onDnnl(x, out, mean, var)) {
+                dnnl.apply(x, gamma, beta, mean, var, out);
+                return;
+            }
             NativeOps.batchNorm(x, mean, var, gamma, beta, ModelContext.BN_EPSILON, out);
         }
 
         /** {@code out = bn(x)} with the running statistics. */
         void eval(INDArray x, INDArray out) {
+            if (onDnnl(x, out, slot.runningMean(), slot.runningVar())) {
+                dnnl.apply(x, gamma, beta, slot.runningMean(), slot.runningVar(), out);
+                return;
+            }
             NativeOps.batchNorm(x, slot.runningMean(), slot.runningVar(), gamma, beta, ModelContext.BN_EPSILON, out);
         }
 
@@ -480,6 +538,10 @@ public final class NativeResNetBackbone implements Backbone {
          * relative in float64. {@code scratch} has x's shape.
          */
         void backward(INDArray x, INDArray gradOut, INDArray gradX, INDArray scratch) {
+            if (onDnnl(x, gradOut, mean, var) && DnnlBatchNorm.whole(gradX)) {
+                dnnl.backward(x, gamma, beta, mean, var, gradOut, gradX, gGamma, gBeta);
+                return;
+            }
             int[] axes = x.rank() == 4 ? new int[] {0, 2, 3} : new int[] {0};
             double m = x.length() / x.size(1);
             double eps = ModelContext.BN_EPSILON;
@@ -548,19 +610,19 @@ public final class NativeResNetBackbone implements Backbone {
             INDArray dc2 = train.get("g.c", os);
             bn3.backward(c2, dOut, dc2, train.get("bn.tmp", os));
             INDArray dp = train.get("g.p", ms);
-            NativeOps.conv2dBp(p, conv2.w, dc2, conv2.stride, 1, dp, conv2.gw);
+            conv2.backward(p, dc2, dp);
             INDArray db2 = train.get("g.b", ms);
             prelu.backward(b2, dp, db2, p);
             INDArray dc1 = dp;
             bn2.backward(c1, db2, dc1, train.get("bn.tmp", ms));
             INDArray dy1 = train.get("g.x", xs);
-            NativeOps.conv2dBp(y1, conv1.w, dc1, 1, 1, dy1, conv1.gw);
+            conv1.backward(y1, dc1, dy1);
             bn1.backward(in, dy1, dx, train.get("bn.tmp", xs));
             if (shortConv != null) {
                 INDArray ds = dc2;
                 shortBn.backward(s, dOut, ds, train.get("bn.tmp", os));
                 INDArray dxs = dy1;
-                NativeOps.conv2dBp(in, shortConv.w, ds, shortConv.stride, 0, dxs, shortConv.gw);
+                shortConv.backward(in, ds, dxs);
                 dx.addi(dxs);
             } else {
                 dx.addi(dOut);
