@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
-import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,7 +14,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
-import org.plsc4j.core.NativeBuild;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
@@ -180,21 +178,11 @@ public final class BackboneBench implements Callable<Integer> {
     }
 
     private List<String> jvmCommand() {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-            if (!(a.startsWith("-agentlib") || a.startsWith("-javaagent") || a.startsWith("-D" + NativeBuild.PROPERTY))) {
-                cmd.add(a);
-            }
-        }
-        cmd.addAll(NativeBuild.jvmArgs());
-        cmd.add("-cp");
-        cmd.add(System.getProperty("java.class.path"));
-        cmd.add(BackboneBenchChild.class.getName());
+        List<String> args = new ArrayList<>();
         for (Object a : new Object[] {model, imageSize, batch, embSize, warmup, iterations, seed}) {
-            cmd.add(String.valueOf(a));
+            args.add(String.valueOf(a));
         }
-        return cmd;
+        return RankProcesses.javaCommand(BackboneBenchChild.class, args);
     }
 
     /** Runs a child with OMP_NUM_THREADS = --threads; its last stdout line is its JSON result. */

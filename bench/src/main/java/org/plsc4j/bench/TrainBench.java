@@ -4,7 +4,6 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.PrintWriter;
-import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -15,7 +14,6 @@ import java.util.Map;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
-import org.plsc4j.core.NativeBuild;
 import org.plsc4j.core.TrainConfig;
 import org.plsc4j.core.TrainConfigs;
 import org.plsc4j.data.DatasetFormat;
@@ -254,21 +252,7 @@ public final class TrainBench implements Callable<Integer> {
 
     /** The java command and flags LocalLauncher starts a worker with (this JVM's, minus agents and debuggers). */
     static List<String> workerJvm() {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java")
-                .toString()));
-        for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-            if (!(a.startsWith("-agentlib") || a.startsWith("-javaagent") || a.startsWith("-XX:StartFlightRecording")
-                    || a.startsWith("-Xdebug") || a.startsWith("-Xrunjdwp"))) {
-                cmd.add(a);
-            }
-        }
-        if (cmd.stream().noneMatch(a -> a.startsWith("-D" + NativeBuild.PROPERTY + "="))) {
-            cmd.addAll(NativeBuild.jvmArgs());
-        }
-        cmd.add("-cp");
-        cmd.add(System.getProperty("java.class.path"));
-        return cmd;
+        return LocalLauncher.workerJvm();
     }
 
     private static double median(List<Double> l) {

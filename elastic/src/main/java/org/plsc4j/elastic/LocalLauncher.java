@@ -303,8 +303,12 @@ public final class LocalLauncher {
     /** ND4J's environment variable that ranks its CPU backend against CUDA (higher wins). */
     public static final String CPU_BACKEND_PRIORITY_ENV = "BACKEND_PRIORITY_CPU";
 
-    private static List<String> command(String job, String zk, TrainConfig config, String modelClass,
-                                        String optimizerClass) {
+    /**
+     * The java command, flags and class path a local worker starts with: this JVM's (so a bench's or a
+     * test's child runs like the workers), minus agents and debuggers, plus the nd4j-native build this
+     * JVM chose.
+     */
+    public static List<String> workerJvm() {
         List<String> cmd = new ArrayList<>();
         cmd.add(ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java")
                 .toString()));
@@ -319,6 +323,12 @@ public final class LocalLauncher {
         }
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
+        return cmd;
+    }
+
+    private static List<String> command(String job, String zk, TrainConfig config, String modelClass,
+                                        String optimizerClass) {
+        List<String> cmd = workerJvm();
         cmd.add(WorkerMain.class.getName());
         cmd.addAll(List.of("--job", job, "--zk", zk, "--session-timeout-ms", Integer.toString(config.zkSessionTimeoutMs())));
         if (modelClass != null) {
