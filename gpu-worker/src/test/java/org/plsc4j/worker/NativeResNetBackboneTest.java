@@ -106,7 +106,13 @@ class NativeResNetBackboneTest {
                 norm += n;
             }
             assertTrue(norm > 0, name + ": all gradients zero");
-            bb.parameters().forEach((k, v) -> v.subi(bb.gradients().get(k).mul(0.01)));
+            // a step bounded per tensor (|Δ| <= 1e-3): batch norms over 2 values per channel at 1×1 give
+            // gradients large enough that a plain 0.01·g step overflows float32 for some seeds
+            // (-Dtests.seed=1628631013735: ResNet101), which tests the step size, not the network
+            bb.parameters().forEach((k, v) -> {
+                INDArray g = bb.gradients().get(k);
+                v.subi(g.mul(1e-3 / Math.max(1e-12, g.amaxNumber().doubleValue())));
+            });
             assertTrue(Double.isFinite(bb.inference().embed(x).sumNumber().doubleValue()), name);
         }
     }
