@@ -1,6 +1,7 @@
 package org.plsc4j.worker;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -17,6 +18,15 @@ import org.plsc4j.worker.internal.ResNetModel;
  * libnd4j's convolutions (itself checked against SameDiff and finite differences), float32, from
  * the same parameters: embeddings, every gradient, running statistics and inference embeddings over
  * two steps, the second at another batch size (the primitives cached per shape).
+ *
+ * <p>The gradients are held against a float64 run of the same parameters, relative to how far libnd4j's
+ * own float32 engine lands from it: a 50-layer backward through batch norms over a few values per
+ * channel (2×2 maps in the last stage at 32×32) is ill-conditioned enough that two correct float32
+ * engines differ by ~1 % in single elements for some seeds (-Dtests.seed=8129107908045:
+ * {@code stem.conv.w}), so a fixed elementwise tolerance between them tests the seed, not the engine.
+ * What must hold is that oneDNN is as exact as the reference float32 path: its relative error (in
+ * the Frobenius norm, over the whole tensor) at most 4× libnd4j's plus 1e-4 (plus 2e-3 for the scalar
+ * PReLU slopes, single sums whose terms cancel).
  */
 @ExtendWith(TestSeed.class)
 class NativeResNetDnnlTest {
@@ -27,6 +37,9 @@ class NativeResNetDnnlTest {
         BackboneConfig cfg = new BackboneConfig(16, 3, 32, 32, TestSeed.of("dnnl-r50"), DataType.FLOAT);
         NativeResNetBackbone fast = new NativeResNetBackbone(model, cfg, true);
         NativeResNetBackbone ref = new NativeResNetBackbone(model, cfg, false);
+        NativeResNetBackbone exact = new NativeResNetBackbone(model, new BackboneConfig(16, 3, 32, 32,
+                TestSeed.of("dnnl-r50"), DataType.DOUBLE), false);
+        exact.load(asDouble(ref.parameters(), ref.state()));
         for (Map.Entry<String, INDArray> e : ref.parameters().entrySet()) {
             assertEquals(e.getValue(), fast.parameters().get(e.getKey()), "initial " + e.getKey());
         }
@@ -38,17 +51,25 @@ class NativeResNetDnnlTest {
             INDArray g = Tensors.gaussian(rng, DataType.FLOAT, 1.0, b, 16);
             String at = "step " + step + " ";
             Tensors.assertClose(at + "embedding", ref.forwardTrain(x, step), fast.forwardTrain(x, step), 1e-3, 0);
+            exact.forwardTrain(x.castTo(DataType.DOUBLE), step);
             ref.backward(g);
             fast.backward(g);
+            exact.backward(g.castTo(DataType.DOUBLE));
             double abs = 1e-4 * ref.gradients().values().stream().mapToDouble(a -> a.amaxNumber().doubleValue())
                     .max().orElseThrow();
             for (String name : ref.gradients().keySet()) {
-                // a PReLU slope's gradient is one float32 sum over a whole activation, min(x, 0)·dy, whose
-                // terms cancel: it moves by up to ~1 % between two float32 engines (as in
-                // NativeResNetBackboneTest vs SameDiff); every other gradient is held to 0.2 %
-                double rel = name.endsWith(".alpha") ? 2e-2 : 2e-3;
-                Tensors.assertClose(at + "dL/d" + name, ref.gradients().get(name), fast.gradients().get(name), rel,
-                        abs);
+                INDArray truth = exact.gradients().get(name);
+                double norm = truth.norm2Number().doubleValue();
+                double refErr = ref.gradients().get(name).castTo(DataType.DOUBLE).sub(truth).norm2Number()
+                        .doubleValue() / norm;
+                double fastErr = fast.gradients().get(name).castTo(DataType.DOUBLE).sub(truth).norm2Number()
+                        .doubleValue() / norm;
+                // a PReLU slope's gradient is one scalar, a float32 sum over a whole activation whose terms
+                // cancel: its error is luck more than method, so it gets a floor of 0.2 % of its value
+                double floor = name.endsWith(".alpha") ? 2e-3 : 1e-4;
+                assertTrue(fastErr <= 4 * refErr + floor, at + "dL/d" + name + ": oneDNN's relative error "
+                        + fastErr + " vs libnd4j float32's " + refErr + " (float64 reference; seed " + TestSeed.BASE
+                        + ")");
             }
             for (String name : ref.state().keySet()) {
                 Tensors.assertClose(at + name, ref.state().get(name), fast.state().get(name), 1e-3, abs);
@@ -61,6 +82,14 @@ class NativeResNetDnnlTest {
             }
             ref.state().forEach((k, v) -> next.put(k, v.dup()));
             fast.load(next);
+            exact.load(asDouble(next, Map.of()));
         }
+    }
+
+    private static Map<String, INDArray> asDouble(Map<String, INDArray> params, Map<String, INDArray> state) {
+        Map<String, INDArray> m = new java.util.LinkedHashMap<>();
+        params.forEach((k, v) -> m.put(k, v.castTo(DataType.DOUBLE)));
+        state.forEach((k, v) -> m.put(k, v.castTo(DataType.DOUBLE)));
+        return m;
     }
 }
