@@ -27,11 +27,21 @@ class NativeResNetBackboneTest {
     /**
      * {@code steps} steps on both engines (each after an SGD update of both), comparing everything:
      * per tensor within {@code rel}·max|reference| plus {@code relGlobal}·(largest gradient of the step).
+     * In float32 the gradients are held instead against a float64 run of the same parameters, relative to
+     * SameDiff's own float32 error (Frobenius norm over each tensor: at most 4× SameDiff's plus 1e-4, 2e-3
+     * for the scalar PReLU slopes): through batch norms over a few values per channel two correct float32
+     * engines differ by several % in single elements for some seeds (-Dtests.seed=8330285943164,
+     * {@code stem.conv.w}), so a fixed elementwise tolerance between them tested the seed, not the engine.
      */
     private static void compare(ResNetModel model, BackboneConfig cfg, int batch, int steps, double rel,
                                 double relGlobal) {
         NativeResNetBackbone fast = new NativeResNetBackbone(model, cfg);
         SameDiffBackbone ref = new SameDiffBackbone(model, cfg);
+        boolean single = cfg.dataType() == DataType.FLOAT;
+        NativeResNetBackbone exact = single ? new NativeResNetBackbone(model, cfg.withDataType(DataType.DOUBLE)) : null;
+        if (single) {
+            exact.load(asDouble(ref.parameters(), ref.state()));
+        }
         assertEquals(ref.parameters().keySet(), fast.parameters().keySet());
         assertEquals(ref.state().keySet(), fast.state().keySet());
         for (Map.Entry<String, INDArray> e : ref.parameters().entrySet()) {
@@ -48,9 +58,25 @@ class NativeResNetBackboneTest {
             fast.backward(g);
             double abs = relGlobal * ref.gradients().values().stream().mapToDouble(a -> a.amaxNumber().doubleValue())
                     .max().orElseThrow();
+            if (single) {
+                exact.forwardTrain(x.castTo(DataType.DOUBLE), 11 + step);
+                exact.backward(g.castTo(DataType.DOUBLE));
+            }
             for (String name : ref.gradients().keySet()) {
-                Tensors.assertClose(at + "dL/d" + name, ref.gradients().get(name), fast.gradients().get(name),
-                        rel, abs);
+                if (single) {
+                    INDArray truth = exact.gradients().get(name);
+                    double norm = truth.norm2Number().doubleValue();
+                    double refErr = ref.gradients().get(name).castTo(DataType.DOUBLE).sub(truth).norm2Number()
+                            .doubleValue() / norm;
+                    double fastErr = fast.gradients().get(name).castTo(DataType.DOUBLE).sub(truth).norm2Number()
+                            .doubleValue() / norm;
+                    double floor = name.endsWith(".alpha") ? 2e-3 : 1e-4;
+                    assertTrue(fastErr <= 4 * refErr + floor, at + "dL/d" + name + ": native relative error " + fastErr
+                            + " vs SameDiff float32's " + refErr + " (float64 reference; seed " + TestSeed.BASE + ")");
+                } else {
+                    Tensors.assertClose(at + "dL/d" + name, ref.gradients().get(name), fast.gradients().get(name),
+                            rel, abs);
+                }
             }
             for (String name : ref.state().keySet()) {
                 Tensors.assertClose(at + name, ref.state().get(name), fast.state().get(name), rel, abs);
@@ -66,7 +92,17 @@ class NativeResNetBackboneTest {
             }
             ref.state().forEach((k, v) -> next.put(k, v.dup()));
             fast.load(next);
+            if (single) {
+                exact.load(asDouble(ref.parameters(), ref.state()));
+            }
         }
+    }
+
+    private static Map<String, INDArray> asDouble(Map<String, INDArray> params, Map<String, INDArray> state) {
+        Map<String, INDArray> m = new java.util.LinkedHashMap<>();
+        params.forEach((k, v) -> m.put(k, v.castTo(DataType.DOUBLE)));
+        state.forEach((k, v) -> m.put(k, v.castTo(DataType.DOUBLE)));
+        return m;
     }
 
     @Test
