@@ -133,10 +133,18 @@ class MultiHostBedTest {
             long step = before.get("step").asLong();
             JsonNode after = m.await("a train event after the kill", e -> train(e)
                     && Instant.parse(e.get("time").asText()).isAfter(killed), START, c.bed);
+            // training may go on before the survivors' election has finished (the workers' sessions outlive
+            // it): poll the survivors' mode until one leads, up to a minute (ZooKeeper's initLimit scale)
             String newLeader = null;
-            for (String h : BedCluster.ZK_HOSTS) {
-                if (!h.equals(leader) && c.zkMode(h).equals("leader")) {
-                    newLeader = h;
+            long electionDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (newLeader == null && System.nanoTime() < electionDeadline) {
+                for (String h : BedCluster.ZK_HOSTS) {
+                    if (!h.equals(leader) && c.zkMode(h).equals("leader")) {
+                        newLeader = h;
+                    }
+                }
+                if (newLeader == null) {
+                    Thread.sleep(250); // polling an external process's state, not synchronising with our own code
                 }
             }
             assertTrue(newLeader != null, "another ZooKeeper server leads after " + leader + " died" + c.bed.tails(10));
