@@ -89,6 +89,8 @@ public final class AllGatherBench implements Callable<Integer> {
         LOG.info("allgather: {} ranks x {} bytes, {} warm-up + {} timed iterations of each", workers, bytesPerRank,
                 warmup, iterations);
 
+        Double loadBefore = LoadAverage.oneMinute();
+        LOG.info("load average before: {}", loadBefore);
         List<Double> nettyMs = new ArrayList<>();
         List<Double> nioMs = new ArrayList<>();
         List<Double> ncclMs = new ArrayList<>();
@@ -107,8 +109,16 @@ public final class AllGatherBench implements Callable<Integer> {
                 transport = netty.transport();
                 netty.verify(); // the bytes that arrive are the bytes that were sent, in rank order
                 for (int i = 0; i < warmup + iterations; i++) {
-                    double a = netty.iterationMs();
-                    double b = nio.iterationMs();
+                    // the order alternates so that neither side always runs first (after the other's traffic)
+                    double a;
+                    double b;
+                    if (i % 2 == 0) {
+                        a = netty.iterationMs();
+                        b = nio.iterationMs();
+                    } else {
+                        b = nio.iterationMs();
+                        a = netty.iterationMs();
+                    }
                     double c = nccl == null ? Double.NaN : nccl.iterationMs();
                     String tag = i < warmup ? " (warm-up)" : "";
                     LOG.info("allgather: iteration {}/{}{} netty {} ms, nio {} ms", i + 1, warmup + iterations, tag,
@@ -136,7 +146,8 @@ public final class AllGatherBench implements Callable<Integer> {
                 Stats.round(nettyMedian, 3), rounded(nettyMs), Stats.round(nioMedian, 3), rounded(nioMs),
                 dev.toString(), ncclMs.isEmpty() ? null : Stats.round(movedPerRank / (Stats.median(toArray(ncclMs)) / 1e3) / 1e9, 3),
                 ncclMs.isEmpty() ? null : Stats.round(Stats.median(toArray(ncclMs)), 3),
-                ncclMs.isEmpty() ? null : rounded(ncclMs));
+                ncclMs.isEmpty() ? null : rounded(ncclMs),
+                Spread.of(nettyMs, 3), Spread.of(nioMs, 3), loadBefore, LoadAverage.oneMinute());
         print(r);
         return 0;
     }

@@ -26,9 +26,14 @@ import java.util.List;
  * @param ncclGbps (N−1)·M / median NCCL all-gather time of device arrays, 1e9 bytes/s; null on cpu
  * @param ncclMs median NCCL wall time, ms; null on cpu
  * @param ncclMsAll every timed NCCL iteration, ms; null on cpu
+ * @param nettySpread median, min, max and quartiles of the timed Netty iterations, ms
+ * @param nioSpread the same for the baseline, ms (the two alternate, their order swapping every iteration)
+ * @param loadBefore 1-minute load average before the first iteration (null where unknown)
+ * @param loadAfter 1-minute load average after the last
  */
 @JsonPropertyOrder({"version", "workers", "bytes_per_rank", "iterations", "warmup", "transport", "socket_buffer",
-    "netty_gbps", "nio_gbps", "ratio", "netty_ms", "netty_ms_all", "nio_ms", "nio_ms_all", "device", "nccl_gbps", "nccl_ms", "nccl_ms_all"})
+    "netty_gbps", "nio_gbps", "ratio", "netty_ms", "netty_ms_all", "nio_ms", "nio_ms_all", "device", "nccl_gbps", "nccl_ms", "nccl_ms_all",
+    "netty_spread", "nio_spread", "load_before", "load_after"})
 record AllGatherBenchResult(
         @JsonProperty("version") String version,
         @JsonProperty("workers") int workers,
@@ -47,5 +52,9 @@ record AllGatherBenchResult(
         @JsonProperty("device") String device,
         @JsonProperty("nccl_gbps") Double ncclGbps,
         @JsonProperty("nccl_ms") Double ncclMs,
-        @JsonProperty("nccl_ms_all") List<Double> ncclMsAll) {
+        @JsonProperty("nccl_ms_all") List<Double> ncclMsAll,
+        @JsonProperty("netty_spread") Spread nettySpread,
+        @JsonProperty("nio_spread") Spread nioSpread,
+        @JsonProperty("load_before") Double loadBefore,
+        @JsonProperty("load_after") Double loadAfter) {
 }

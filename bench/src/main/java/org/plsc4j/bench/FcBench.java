@@ -120,6 +120,18 @@ public final class FcBench implements Callable<Integer> {
                 + " 127.0.0.1, instead of threads of this JVM joined by the in-process collective.")
     boolean processes;
 
+    @Option(names = "--one-at-a-time",
+            description = "Hold one side in memory at a time, for sizes where plsc4j and a baseline do not fit together"
+                + " (1M classes with torch): in each of --rounds rounds every side is opened fresh from the same initial"
+                + " weights, runs --warmup + --steps steps and is closed before the next side opens; the order rotates"
+                + " per round. Default: all sides resident, alternated step by step.")
+    boolean oneAtATime;
+
+    @Option(names = "--rounds",
+            description = "With --one-at-a-time: rounds, each running every side's warm-up and timed steps (default: 3)."
+                + " Every side then has rounds * steps timed steps.")
+    Integer rounds;
+
     @Option(names = "--python", defaultValue = "/usr/bin/python3",
             description = "Python with torch for --baseline torch (default: ${DEFAULT-VALUE}).")
     String python;
@@ -194,49 +206,19 @@ public final class FcBench implements Callable<Integer> {
         Path dir = useTorch ? Files.createTempDirectory("plsc4j-bench-fc-") : null;
         long rss0 = ProcStatus.rssKb().orElse(-1);
         FcConfig config = fcConfig();
-        Alternation.Timings t;
-        Plsc4jSide fc = new Plsc4jSide(config, features, labels);
-        Dl4jSide dl4j = useDl4j ? new Dl4jSide(features, labels, rss0) : null;
-        TorchFcBaseline torch = null;
+        TorchFcBaseline.Settings torchSettings = new TorchFcBaseline.Settings(classes, emb, batch, sampleRatio, SCALE,
+                ARCFACE_M2, lr, MOMENTUM, config.weightDecay(), ompThreads(), seed);
+        int roundCount = oneAtATime ? (rounds == null ? 3 : rounds) : 1;
+        Sides run;
         try {
-            fc.open(dir == null ? null : dir.resolve("weights.f32"));
             if (useTorch) {
                 TorchFcBaseline.writeFloats(dir.resolve("features.f32"), features);
                 TorchFcBaseline.writeInts(dir.resolve("labels.i32"), labels);
-                torch = TorchFcBaseline.start(python, dir.resolve("features.f32"), dir.resolve("labels.i32"),
-                        dir.resolve("weights.f32"), new TorchFcBaseline.Settings(classes, emb, batch, sampleRatio, SCALE,
-                                ARCFACE_M2, lr, MOMENTUM, config.weightDecay(), ompThreads(), seed));
-                Files.deleteIfExists(dir.resolve("weights.f32")); // loaded: give the disk back
             }
-            List<Alternation.Side> order = new ArrayList<>();
-            order.add(fc);
-            if (dl4j != null) {
-                order.add(dl4j);
-            }
-            if (torch != null) {
-                TorchFcBaseline tb = torch;
-                order.add(new Alternation.Side() {
-                    @Override
-                    public String name() {
-                        return "torch";
-                    }
-
-                    @Override
-                    public double iteration(int index) throws Exception {
-                        return tb.step();
-                    }
-                });
-            }
-            LOG.info("alternating {} and {}: {} warm-up + {} timed steps each", "plsc4j", ran, warmup, steps);
-            t = Alternation.run(order, warmup, steps, LOG);
+            run = oneAtATime
+                    ? runOneAtATime(roundCount, config, features, labels, rss0, useDl4j, dir, torchSettings)
+                    : runTogether(config, features, labels, rss0, useDl4j, dir, torchSettings, ran);
         } finally {
-            if (torch != null) {
-                torch.close();
-            }
-            if (dl4j != null) {
-                dl4j.close();
-            }
-            fc.close();
             if (dir != null) {
                 try (var files = Files.list(dir)) {
                     for (Path f : files.toList()) {
@@ -246,12 +228,16 @@ public final class FcBench implements Callable<Integer> {
                 Files.deleteIfExists(dir);
             }
         }
+        Alternation.Timings t = run.timings();
+        Plsc4jSide fc = run.fc();
+        Dl4jSide dl4j = run.dl4j();
+        TorchFcBaseline torch = run.torch();
         Double loadAfter = LoadAverage.oneMinute();
         LOG.info("load average after: {}", loadAfter);
 
         double[] fcTimed = t.timed(0);
         Spread fcSpread = Spread.of(fcTimed);
-        long[] sampledTimed = Arrays.copyOfRange(fc.sampled, warmup, warmup + steps);
+        long[] sampledTimed = Arrays.copyOfRange(fc.sampled, warmup, warmup + steps); // the last round's (all equal)
         long sampled = Stats.median(sampledTimed);
         double fcMs = fcSpread.median();
         double floorMs = floorMs(batch, emb, sampled, gflops);
@@ -284,7 +270,7 @@ public final class FcBench implements Callable<Integer> {
                 torch == null ? null : torch.losses().get(torch.losses().size() - 1),
                 torch == null ? null : torch.peakRssMb(),
                 torchSpread == null ? null : Stats.round(torchSpread.median() / fcMs, 3),
-                torchReason, loadBefore, loadAfter);
+                torchReason, loadBefore, loadAfter, oneAtATime ? "round" : "step", roundCount);
         if (torch == null && torchVersion != null) {
             LOG.debug("torch {} was importable but did not run", torchVersion);
         }
@@ -309,6 +295,119 @@ public final class FcBench implements Callable<Integer> {
                 disc);
         print(result);
         return 0;
+    }
+
+    /** What a run left: every side's timings and its last (closed) instance, whose losses and counts it reports. */
+    private record Sides(Alternation.Timings timings, Plsc4jSide fc, Dl4jSide dl4j, TorchFcBaseline torch) {
+    }
+
+    /** The default: every side resident for the whole run, alternated step by step ({@link Alternation}). */
+    private Sides runTogether(FcConfig config, float[] features, int[] labels, long rss0, boolean useDl4j, Path dir,
+            TorchFcBaseline.Settings ts, List<String> ran) throws Exception {
+        Plsc4jSide fc = new Plsc4jSide(config, features, labels);
+        Dl4jSide dl4j = useDl4j ? new Dl4jSide(features, labels, rss0) : null;
+        TorchFcBaseline torch = null;
+        try {
+            fc.open(dir == null ? null : dir.resolve("weights.f32"));
+            if (dir != null) {
+                torch = TorchFcBaseline.start(python, dir.resolve("features.f32"), dir.resolve("labels.i32"),
+                        dir.resolve("weights.f32"), ts);
+                Files.deleteIfExists(dir.resolve("weights.f32")); // loaded: give the disk back
+            }
+            List<Alternation.Side> order = new ArrayList<>();
+            order.add(fc);
+            if (dl4j != null) {
+                order.add(dl4j);
+            }
+            if (torch != null) {
+                order.add(torchSide(torch));
+            }
+            LOG.info("alternating {} and {}: {} warm-up + {} timed steps each", "plsc4j", ran, warmup, steps);
+            return new Sides(Alternation.run(order, warmup, steps, LOG), fc, dl4j, torch);
+        } finally {
+            if (torch != null) {
+                torch.close();
+            }
+            if (dl4j != null) {
+                dl4j.close();
+            }
+            fc.close();
+        }
+    }
+
+    /**
+     * {@code --one-at-a-time}: in each round every side is opened fresh (plsc4j's shards from the seed, so
+     * the same initial weights every round; torch loads them from the file plsc4j's first round wrote),
+     * runs its warm-up and timed steps alone and is closed before the next side opens, so that only one
+     * side's memory is resident. The order rotates per round ({@link Alternation#order}); round 0 starts
+     * with plsc4j, which writes the weights. Each side's timed steps are all its rounds' timed steps.
+     */
+    private Sides runOneAtATime(int count, FcConfig config, float[] features, int[] labels, long rss0,
+            boolean useDl4j, Path dir, TorchFcBaseline.Settings ts) throws Exception {
+        List<String> names = new ArrayList<>(List.of("plsc4j"));
+        if (useDl4j) {
+            names.add("dl4j");
+        }
+        if (dir != null) {
+            names.add("torch");
+        }
+        List<double[]> timed = new ArrayList<>();
+        for (int i = 0; i < names.size(); i++) {
+            timed.add(new double[count * steps]);
+        }
+        Plsc4jSide fc = null;
+        Dl4jSide dl4j = null;
+        TorchFcBaseline torch = null;
+        for (int round = 0; round < count; round++) {
+            for (int k : Alternation.order(names.size(), round)) {
+                String name = names.get(k);
+                LOG.info("round {}/{}: {} alone, {} warm-up + {} timed steps (JVM RSS {} MiB)", round + 1, count, name,
+                        warmup, steps, mib(ProcStatus.rssKb()));
+                ProcStatus.resetPeakRss();
+                Alternation.Side side;
+                AutoCloseable resident;
+                switch (name) {
+                    case "plsc4j" -> {
+                        fc = new Plsc4jSide(config, features, labels);
+                        resident = fc;
+                        fc.open(round == 0 && dir != null ? dir.resolve("weights.f32") : null);
+                        side = fc;
+                    }
+                    case "dl4j" -> {
+                        dl4j = new Dl4jSide(features, labels, rss0);
+                        resident = dl4j;
+                        side = dl4j;
+                    }
+                    default -> {
+                        torch = TorchFcBaseline.start(python, dir.resolve("features.f32"), dir.resolve("labels.i32"),
+                                dir.resolve("weights.f32"), ts);
+                        resident = torch;
+                        side = torchSide(torch);
+                    }
+                }
+                try {
+                    double[] ms = Alternation.run(List.of(side), warmup, steps, LOG).timed(0);
+                    System.arraycopy(ms, 0, timed.get(k), round * steps, steps);
+                } finally {
+                    resident.close();
+                }
+            }
+        }
+        return new Sides(new Alternation.Timings(List.copyOf(names), timed, 0), fc, dl4j, torch);
+    }
+
+    private static Alternation.Side torchSide(TorchFcBaseline torch) {
+        return new Alternation.Side() {
+            @Override
+            public String name() {
+                return "torch";
+            }
+
+            @Override
+            public double iteration(int index) throws Exception {
+                return torch.step();
+            }
+        };
     }
 
     /**
@@ -382,6 +481,9 @@ public final class FcBench implements Callable<Integer> {
         check(warmup >= 0, "warmup : " + warmup + " (expected: >= 0)");
         check(lr > 0 && Double.isFinite(lr), "lr : " + lr + " (expected: a finite value > 0)");
         check(!processes || device.equals("cpu"), "device : " + device + " (expected: cpu with --processes)");
+        check(rounds == null || oneAtATime, "rounds : " + rounds + " (expected: only with --one-at-a-time; without it"
+                + " the sides alternate step by step in one round)");
+        check(rounds == null || rounds >= 1, "rounds : " + rounds + " (expected: >= 1)");
     }
 
     /** The warning a script still passing an old {@code --dl4j-steps} gets, or null when there is nothing to say. */

@@ -44,6 +44,10 @@ import java.util.List;
  * @param torchUnavailableReason why the torch fields are null (not asked for, or python cannot import torch)
  * @param loadAverageBefore 1-minute load average before the first measurement
  * @param loadAverageAfter 1-minute load average after the last
+ * @param alternation what alternates: "step" (every side resident for the whole run, one step of each in
+ *     rotated order) or "round" ({@code --one-at-a-time}: one side resident at a time, each running its
+ *     warm-up and timed steps from fresh initial weights, in rotated order per round)
+ * @param rounds rounds of that alternation (1 for "step"); every side has {@code rounds * steps} timed steps
  */
 @JsonInclude(JsonInclude.Include.ALWAYS)
 @JsonPropertyOrder({"alternated", "baselines", "collective", "fc_step_ms_min", "fc_step_ms_max", "fc_step_ms_q1", "fc_step_ms_q3",
@@ -51,7 +55,7 @@ import java.util.List;
     "torch_threads", "torch_steps", "torch_warmup", "torch_sampled_classes", "torch_step_ms", "torch_step_ms_all",
     "torch_step_ms_min", "torch_step_ms_max", "torch_step_ms_q1", "torch_step_ms_q3", "torch_loss_first",
     "torch_loss_last", "torch_peak_rss_mb", "speedup_vs_torch", "torch_unavailable_reason", "load_average_before",
-    "load_average_after"})
+    "load_average_after", "alternation", "rounds"})
 public record FcBenchDiscipline(
         @JsonProperty("alternated") boolean alternated,
         @JsonProperty("baselines") List<String> baselines,
@@ -82,7 +86,9 @@ public record FcBenchDiscipline(
         @JsonProperty("speedup_vs_torch") Double speedupVsTorch,
         @JsonProperty("torch_unavailable_reason") String torchUnavailableReason,
         @JsonProperty("load_average_before") Double loadAverageBefore,
-        @JsonProperty("load_average_after") Double loadAverageAfter) {
+        @JsonProperty("load_average_after") Double loadAverageAfter,
+        @JsonProperty("alternation") String alternation,
+        @JsonProperty("rounds") int rounds) {
 
     /** Non-finite numbers become {@code null}: JSON has no NaN. */
     public FcBenchDiscipline {

@@ -61,15 +61,19 @@ public final class PreprocessBench implements Callable<Integer> {
     @Option(names = "--iterations", defaultValue = "2", description = "Timed runs of each (default: ${DEFAULT-VALUE}).")
     int iterations;
 
+    @Option(names = "--warmup", defaultValue = "1", description = "Untimed runs of each first (default: ${DEFAULT-VALUE}).")
+    int warmup;
+
     @Option(names = "--json", description = "Print one JSON object on stdout instead of a table.")
     boolean json;
 
     @Override
     public Integer call() throws Exception {
-        if (mb < 1 || nranks < 1 || parts < 1 || imageBytes < 1 || iterations < 1 || (memoryMb != null && memoryMb < 1)) {
+        if (mb < 1 || nranks < 1 || parts < 1 || imageBytes < 1 || iterations < 1 || warmup < 0
+                || (memoryMb != null && memoryMb < 1)) {
             throw new IllegalArgumentException("--mb " + mb + " --nranks " + nranks + " --parts " + parts
                     + " --image-bytes " + imageBytes + " --iterations " + iterations + " --memory-mb " + memoryMb
-                    + " (expected: all >= 1)");
+                    + " --warmup " + warmup + " (expected: all >= 1, warmup >= 0)");
         }
         Path tmp = Files.createTempDirectory("plsc4j-bench-preprocess-");
         try {
@@ -80,25 +84,29 @@ public final class PreprocessBench implements Callable<Integer> {
             for (Path f : files) {
                 bytes += Files.size(f);
             }
+            Double loadBefore = LoadAverage.oneMinute();
             double[] tool = new double[iterations];
             double[] base = new double[iterations];
             Base64Preprocessor.Result last = null;
-            for (int i = 0; i < iterations; i++) {
-                Path out = tmp.resolve("tool");
-                Base64Preprocessor.Builder b = Base64Preprocessor.Options.builder().dataDir(data).outDir(out)
-                        .nranks(nranks).seed(i);
-                if (memoryMb != null) {
-                    b.memoryBytes(memoryMb << 20);
+            // one untimed run of each first (page cache, JIT), then timed pairs whose order swaps every
+            // iteration, so that neither side always reads the parts right after the other
+            for (int i = -warmup; i < iterations; i++) {
+                double t;
+                double s;
+                if (Math.floorMod(i, 2) == 0) {
+                    t = toolRun(data, tmp.resolve("tool"), lines, Math.max(0, i));
+                    s = shufSplit(files, tmp.resolve("base"));
+                } else {
+                    s = shufSplit(files, tmp.resolve("base"));
+                    t = toolRun(data, tmp.resolve("tool"), lines, Math.max(0, i));
                 }
-                long t0 = System.nanoTime();
-                last = Base64Preprocessor.run(b.build());
-                tool[i] = (System.nanoTime() - t0) / 1e9;
-                if (last.lines() != lines) {
-                    throw new IllegalStateException("tool : " + last.lines() + " lines (expected: " + lines + ")");
+                last = lastRun;
+                if (i >= 0) {
+                    tool[i] = t;
+                    base[i] = s;
                 }
-                deleteTree(out);
-                base[i] = shufSplit(files, tmp.resolve("base"));
             }
+            Double loadAfter = LoadAverage.oneMinute();
             double toolS = Stats.median(tool);
             double baseS = Stats.median(base);
             double mbytes = bytes / 1e6;
@@ -119,6 +127,12 @@ public final class PreprocessBench implements Callable<Integer> {
             o.put("shuf_split_lines_per_s", Math.round(lines / baseS));
             o.put("shuf_split_mb_per_s", Stats.round(mbytes / baseS, 1));
             o.put("ratio_vs_shuf_split", Stats.round(toolS / baseS, 2));
+            o.put("warmup", warmup);
+            o.put("iterations", iterations);
+            o.put("tool_spread", Spread.of(tool, 4));
+            o.put("shuf_split_spread", Spread.of(base, 4));
+            o.put("load_before", loadBefore);
+            o.put("load_after", loadAfter);
             PrintWriter pw = spec.commandLine().getOut();
             if (json) {
                 pw.println(new ObjectMapper().writeValueAsString(o));
@@ -136,6 +150,25 @@ public final class PreprocessBench implements Callable<Integer> {
         } finally {
             deleteTree(tmp);
         }
+    }
+
+    private Base64Preprocessor.Result lastRun;
+
+    /** One run of the tool into {@code out} (removed afterwards): seconds. */
+    private double toolRun(Path data, Path out, long lines, int seed) throws IOException {
+        Base64Preprocessor.Builder b = Base64Preprocessor.Options.builder().dataDir(data).outDir(out)
+                .nranks(nranks).seed(seed);
+        if (memoryMb != null) {
+            b.memoryBytes(memoryMb << 20);
+        }
+        long t0 = System.nanoTime();
+        lastRun = Base64Preprocessor.run(b.build());
+        double s = (System.nanoTime() - t0) / 1e9;
+        if (lastRun.lines() != lines) {
+            throw new IllegalStateException("tool : " + lastRun.lines() + " lines (expected: " + lines + ")");
+        }
+        deleteTree(out);
+        return s;
     }
 
     /** Writes the parts and file_list.txt; returns the number of lines. */

@@ -40,6 +40,22 @@ class AllGatherBenchTest {
         assertEquals(netty / nio, j.get("ratio").asDouble(), 0.01 * netty / nio + 2e-3, r[1]);
         // rate = (N-1)·M / median time
         assertEquals(2 * 262_144 / (j.get("netty_ms").asDouble() / 1e3) / 1e9, netty, 1e-3 + netty * 1e-3);
+        // the spreads are those of the *_all lists
+        for (String side : new String[] {"netty", "nio"}) {
+            JsonNode all = j.get(side + "_ms_all");
+            JsonNode spread = j.get(side + "_spread");
+            double min = Double.MAX_VALUE;
+            double max = -Double.MAX_VALUE;
+            for (JsonNode v : all) {
+                min = Math.min(min, v.asDouble());
+                max = Math.max(max, v.asDouble());
+            }
+            assertEquals(3, spread.get("n").asInt(), r[1]);
+            assertEquals(min, spread.get("min").asDouble(), 1e-3, r[1]);
+            assertEquals(max, spread.get("max").asDouble(), 1e-3, r[1]);
+            assertEquals(j.get(side + "_ms").asDouble(), spread.get("median").asDouble(), 1e-3, r[1]);
+        }
+        assertTrue(j.get("load_before").asDouble() >= 0 && j.get("load_after").asDouble() >= 0, r[1]);
     }
 
     @Test

@@ -35,7 +35,7 @@ class FcBenchTest {
             "dl4j_step_ms_q3", "torch_version", "torch_threads", "torch_steps", "torch_warmup", "torch_sampled_classes",
             "torch_step_ms", "torch_step_ms_all", "torch_step_ms_min", "torch_step_ms_max", "torch_step_ms_q1",
             "torch_step_ms_q3", "torch_loss_first", "torch_loss_last", "torch_peak_rss_mb", "speedup_vs_torch",
-            "torch_unavailable_reason", "load_average_before", "load_average_after");
+            "torch_unavailable_reason", "load_average_before", "load_average_after", "alternation", "rounds");
 
     static JsonNode run(String... args) throws Exception {
         StringWriter out = new StringWriter();
@@ -184,5 +184,45 @@ class FcBenchTest {
                 "--steps", "1", "--baseline", "torch", "--json");
         assertEquals(150, s.get("sampled_classes").asLong());
         assertEquals(150, s.get("torch_sampled_classes").asLong());
+    }
+
+    @Test
+    void oneAtATimeRoundsStartEverySideFromTheSameWeightsWithEqualCounts() throws Exception {
+        boolean torch = TorchFcBaseline.probe("/usr/bin/python3").unavailableReason() == null;
+        String baselines = torch ? "dl4j,torch" : "dl4j";
+        String[] common = {"--classes", "300", "--emb", "16", "--batch", "8", "--warmup", "1", "--steps", "2",
+            "--baseline", baselines, "--json"};
+        JsonNode stepwise = run(common);
+        assertEquals("step", stepwise.get("alternation").asText());
+        assertEquals(1, stepwise.get("rounds").asInt());
+
+        List<String> args = new ArrayList<>(List.of(common));
+        args.addAll(List.of("--one-at-a-time", "--rounds", "2"));
+        JsonNode j = run(args.toArray(String[]::new));
+        assertEquals("round", j.get("alternation").asText());
+        assertEquals(2, j.get("rounds").asInt());
+        assertEquals(4, j.get("fc_step_ms_all").size(), j.toString());
+        assertEquals(4, j.get("dl4j_step_ms_all").size(), j.toString());
+        // every round restarts from the seed's initial weights and runs warmup + steps steps: the reported
+        // (last round's) losses are those of the resident, step-alternated run
+        assertEquals(stepwise.get("loss_first").asDouble(), j.get("loss_first").asDouble(), 1e-9, j.toString());
+        assertEquals(stepwise.get("loss_last").asDouble(), j.get("loss_last").asDouble(), 1e-6, j.toString());
+        if (torch) {
+            assertEquals(4, j.get("torch_step_ms_all").size(), j.toString());
+            // after three steps on one batch the loss is ~1e-5: a difference of logits of magnitude s = 64 whose
+            // float32 rounding (64 * 2^-24 = 3.8e-6 each) bounds the absolute agreement, hence the 1e-5 floor
+            double last = j.get("loss_last").asDouble();
+            assertEquals(last, j.get("torch_loss_last").asDouble(), 1e-4 * Math.abs(last) + 1e-5, j.toString());
+        }
+    }
+
+    @Test
+    void roundsWithoutOneAtATimeIsRejectedNamingTheOption() {
+        StringWriter err = new StringWriter();
+        CommandLine cl = new CommandLine(new FcBench());
+        cl.setErr(new PrintWriter(err));
+        int code = cl.execute("--classes", "64", "--rounds", "2", "--json");
+        assertEquals(2, code);
+        assertTrue(err.toString().contains("rounds : 2 (expected: only with --one-at-a-time"), err.toString());
     }
 }

@@ -26,7 +26,7 @@ class PreprocessBenchTest {
         cl.setOut(new PrintWriter(out));
         cl.setErr(new PrintWriter(err));
         int code = cl.execute("--mb", "2", "--nranks", "3", "--image-bytes", "300", "--memory-mb", "1",
-                "--iterations", "1", "--json");
+                "--iterations", "2", "--warmup", "1", "--json");
         assertEquals(0, code, err.toString());
         JsonNode j = new ObjectMapper().readTree(out.toString());
         assertEquals("preprocess", j.get("bench").asText());
@@ -44,6 +44,14 @@ class PreprocessBenchTest {
         double ratio = j.get("ratio_vs_shuf_split").asDouble();
         assertTrue(ratio >= (tool - h) / (base + h) - 0.005 && ratio <= (tool + h) / (base - h) + 0.005,
                 "ratio " + ratio + " vs " + tool + " / " + base + ": " + out);
+        assertEquals(2, j.get("iterations").asInt());
+        assertEquals(1, j.get("warmup").asInt());
+        assertEquals(2, j.get("tool_spread").get("n").asInt(), out.toString());
+        assertEquals(tool, j.get("tool_spread").get("median").asDouble(), h, out.toString());
+        assertEquals(base, j.get("shuf_split_spread").get("median").asDouble(), h, out.toString());
+        assertTrue(j.get("tool_spread").get("min").asDouble() <= tool
+                && tool <= j.get("tool_spread").get("max").asDouble(), out.toString());
+        assertTrue(j.get("load_before").asDouble() >= 0 && j.get("load_after").asDouble() >= 0, out.toString());
         double rate = j.get("tool_lines_per_s").asDouble();
         assertTrue(rate >= lines / (tool + h) - 1 && rate <= lines / (tool - h) + 1,
                 "lines/s " + rate + " vs " + lines + " / " + tool + ": " + out);

@@ -60,7 +60,7 @@ import org.plsc4j.core.internal.StoredRows;
  * written with ND4J operations only ({@code OpsFcStep}) runs where host loops would mean device round
  * trips (the CUDA backend). {@link FcEngine#AUTO} chooses by backend; both give the same results.
  */
-public final class PartialFc {
+public final class PartialFc implements AutoCloseable {
 
     /** Default number of classes processed per chunk. */
     public static final int DEFAULT_CHUNK = 2048;
@@ -122,6 +122,7 @@ public final class PartialFc {
     private INDArray vChunk;
     private INDArray gChunk;
     private INDArray gradGathered;
+    private boolean closed;
 
     private PartialFc(FcConfig config, Collective collective, int chunk, FcDtype weightsDtype, FcDtype momentumDtype,
                       FcEngine engine) {
@@ -175,6 +176,32 @@ public final class PartialFc {
     public static PartialFc create(FcConfig config, Collective collective, int chunk, FcDtype weightsDtype,
                                    FcDtype momentumDtype, FcEngine engine) {
         return new PartialFc(config, collective, chunk, weightsDtype, momentumDtype, engine);
+    }
+
+    /**
+     * Frees the shard's native memory (weights, momentum, bias, step buffers) now instead of at some later
+     * garbage collection: for callers that hold shards of different sizes one after another in a process
+     * whose memory is tight (e.g. {@code bench fc --one-at-a-time} at 1M classes). The shard is unusable
+     * afterwards; views handed out by {@link #weights()} and {@link #momentum()} become invalid. Idempotent.
+     */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        for (INDArray a : new INDArray[] {weights, momentum, bias, biasMomentum, wChunk, vChunk, gChunk, gradGathered}) {
+            if (a != null && a.closeable()) {
+                a.close();
+            }
+        }
+        for (DataBuffer b : new DataBuffer[] {logits, exps}) {
+            if (b != null && b.closeable()) {
+                b.close();
+            }
+        }
+        wChunk = vChunk = gChunk = gradGathered = null;
+        logits = exps = null;
     }
 
     /** The step implementation this shard runs ({@link FcEngine#FUSED} or {@link FcEngine#OPS}). */
@@ -398,6 +425,9 @@ public final class PartialFc {
      */
     public StepResult forwardBackward(INDArray localFeatures, int[] localLabels, long step, boolean calcAcc,
                                       double lossScale) {
+        if (closed) {
+            throw new IllegalStateException("PartialFc of rank " + rank + " : closed (expected: an open shard)");
+        }
         if (pending != null || (ops != null && ops.hasPending())) {
             throw new IllegalStateException("rank " + rank + ": the previous step's update was neither applied nor"
                     + " discarded");

@@ -70,6 +70,24 @@ class PartialFcTest {
     }
 
     @Test
+    void closeFreesTheShardOnceAndRejectsFurtherSteps() {
+        SplittableRandom rng = new SplittableRandom(TestSeed.of("pfc-close"));
+        PartialFc fc = PartialFc.create(config(MarginConfig.arcface(0.5, 16), 40, 8, 1.0, 0.9, 0.0), single, 7);
+        double[][] x = Arrays2.roundToFloat(Arrays2.gaussian(rng, 4, 8, 1.0));
+        int[] labels = rng.ints(4, 0, 40).toArray();
+        fc.step(Arrays2.toFloat(x), labels, 0.1, 0); // the step buffers exist now
+        INDArray w = fc.weights();
+        INDArray v = fc.momentum();
+        fc.close();
+        assertTrue(w.wasClosed(), "weights freed");
+        assertTrue(v.wasClosed(), "momentum freed");
+        fc.close(); // idempotent
+        IllegalStateException e = assertThrows(IllegalStateException.class,
+                () -> fc.step(Arrays2.toFloat(x), labels, 0.1, 1));
+        assertTrue(e.getMessage().contains("closed"), e.getMessage());
+    }
+
+    @Test
     void weightGradientMatchesFiniteDifferencesOfTheReference() {
         SplittableRandom rng = new SplittableRandom(TestSeed.of("pfc-fd"));
         MarginConfig m = MarginConfig.combined(1.0, 0.3, 0.2, 8);
