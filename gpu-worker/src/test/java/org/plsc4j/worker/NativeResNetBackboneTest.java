@@ -181,6 +181,65 @@ class NativeResNetBackboneTest {
         assertTrue(estimate >= actual && estimate <= 2 * actual, "estimate " + estimate + " for buffers " + actual);
     }
 
+    /**
+     * The inference pass borrows the training scratch roles (it must neither grow them nor disturb a
+     * pending backward): an inference between a training forward and its backward leaves every
+     * gradient bitwise what it is without one, and adds only the head's two small arrays.
+     */
+    @Test
+    void inferenceBetweenForwardAndBackwardSharesTheScratchWithoutDisturbingIt() {
+        NativeResNetBackbone bb = (NativeResNetBackbone) Backbones.create("ResNet50",
+                new BackboneConfig(16, 3, 16, 16, TestSeed.of("share"), DataType.FLOAT));
+        SplittableRandom rng = new SplittableRandom(TestSeed.of("share-x"));
+        INDArray x = Tensors.gaussian(rng, DataType.FLOAT, 1.0, 3, 3, 16, 16);
+        INDArray other = Tensors.gaussian(rng, DataType.FLOAT, 1.0, 3, 3, 16, 16);
+        INDArray g = Tensors.gaussian(rng, DataType.FLOAT, 1.0, 3, 16);
+        bb.forwardTrain(x, 4);
+        bb.backward(g);
+        Map<String, INDArray> alone = new java.util.LinkedHashMap<>();
+        bb.gradients().forEach((k, v) -> alone.put(k, v.dup()));
+        long held = bb.trainingBufferBytes();
+        bb.forwardTrain(x, 4);
+        INDArray e1 = bb.inference().embed(other);
+        bb.backward(g);
+        bb.gradients().forEach((k, v) -> assertEquals(alone.get(k), v, "dL/d" + k + " after an inference in between"));
+        long added = bb.trainingBufferBytes() - held;
+        assertTrue(added <= 4L * (3 * 512 * 1 * 1 + 3 * 16), "inference added " + added + " bytes to " + held);
+        assertEquals(e1, bb.inference().embed(other), "inference is repeatable over the shared scratch");
+    }
+
+    /**
+     * What a training step holds: the kept activations plus five scratch roles (three transient and
+     * the even blocks' input gradient, each the largest activation; the odd blocks' input gradient)
+     * and the head's arrays, not one array per (role, shape).
+     */
+    @Test
+    void aTrainingStepHoldsTheKeptActivationsPlusFiveScratchRoles() {
+        int size = 32;
+        int batch = 2;
+        NativeResNetBackbone bb = (NativeResNetBackbone) Backbones.create("ResNet50",
+                new BackboneConfig(16, 3, size, size, TestSeed.of("held"), DataType.FLOAT));
+        bb.forwardTrain(Tensors.gaussian(new SplittableRandom(TestSeed.of("held-x")), DataType.FLOAT, 1.0, batch, 3,
+                size, size), 1);
+        bb.backward(Tensors.gaussian(new SplittableRandom(2), DataType.FLOAT, 1.0, batch, 16));
+        // ResNet50 IR at 32x32: stem [64, 32, 32]; per block c1 (mid), c2, out, shortcut (out)
+        long stem = 64L * size * size;
+        long kept = 2 * stem;
+        int[][] stages = {{3, 64, 16}, {4, 128, 8}, {14, 256, 4}, {3, 512, 2}}; // depth, filters, output side
+        for (int[] st : stages) {
+            long out = (long) st[1] * st[2] * st[2];
+            long mid = 4 * out; // the block's first conv keeps the input side: twice the side, 4x the area
+            kept += mid + 3 * out + (st[0] - 1) * (3 * out); // first block: c1, c2, out, s; the others c1, c2, out
+        }
+        long largest = stem;
+        long grad1 = 64L * 16 * 16; // odd blocks' input gradients: at most stage 1's output
+        long head = 512L * 2 * 2;
+        long expected = (kept + 4 * largest + grad1 + 2 * head) * batch * 4; // + the small embedding-sized arrays
+        long held = bb.trainingBufferBytes();
+        assertTrue(held >= expected && held <= expected + 64L * 1024, "held " + held + " bytes, expected "
+                + expected + " + a few small arrays");
+    }
+
     @Test
     void exportedInferenceModelEmbedsLikeTheEngine(@TempDir Path dir) throws Exception {
         BackboneConfig cfg = new BackboneConfig(8, 3, 8, 8, TestSeed.of("export"), DataType.FLOAT);

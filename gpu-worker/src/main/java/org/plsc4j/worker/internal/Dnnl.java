@@ -27,6 +27,8 @@ import org.bytedeco.dnnl.dnnl_stream;
 import org.bytedeco.javacpp.Loader;
 import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.PointerPointer;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -91,6 +93,28 @@ final class Dnnl {
                     + "libnd4j's ops", System.getProperty("os.name"), System.getProperty("os.arch"), e.toString());
             return Boolean.FALSE;
         }
+    }
+
+    /**
+     * Whether oneDNN can take {@code a}'s memory as it is: float32, c-order with the default strides,
+     * starting at its buffer's first element ({@code a.data().addressPointer()}). A whole array is,
+     * and so is an array over the first elements of a larger buffer ({@link Buffers#scratch}).
+     */
+    static boolean dense(INDArray a) {
+        if (a.dataType() != DataType.FLOAT || a.ordering() != 'c' || a.offset() != 0 || a.data().offset() != 0
+                || a.length() > a.data().length()) {
+            return false;
+        }
+        long[] shape = a.shape();
+        long[] stride = a.stride();
+        long expected = 1;
+        for (int i = shape.length - 1; i >= 0; i--) {
+            if (shape[i] != 1 && stride[i] != expected) { // a unit dimension's stride is never used
+                return false;
+            }
+            expected *= shape[i];
+        }
+        return true;
     }
 
     static void check(int status, String what) {

@@ -31,7 +31,6 @@ import org.bytedeco.dnnl.dnnl_memory_desc_t;
 import org.bytedeco.dnnl.dnnl_primitive;
 import org.bytedeco.dnnl.dnnl_primitive_desc;
 import org.bytedeco.javacpp.Pointer;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -69,9 +68,9 @@ final class DnnlBatchNorm implements AutoCloseable {
         this.eps = (float) eps;
     }
 
-    /** Whether {@code a} can be handed to oneDNN as it is (a whole float32 c-order array). */
+    /** Whether {@code a} can be handed to oneDNN as it is ({@link Dnnl#dense}). */
     static boolean whole(INDArray a) {
-        return a.dataType() == DataType.FLOAT && a.ordering() == 'c' && !a.isView() && a.offset() == 0;
+        return Dnnl.dense(a);
     }
 
     /** Batch mean and biased variance of x into {@code m}, {@code v}; {@code out = γ·(x − m)/sqrt(v + ε) + β}. */
@@ -117,7 +116,7 @@ final class DnnlBatchNorm implements AutoCloseable {
     private static void set(dnnl_memory mem, INDArray a) {
         if (!whole(a)) {
             throw new IllegalArgumentException("oneDNN operand : " + a.shapeInfoToString()
-                    + " (expected: a whole float32 c-order array)");
+                    + " (expected: a dense float32 c-order array at its buffer's start)");
         }
         Pointer p = a.data().addressPointer();
         Dnnl.check(dnnl_memory_set_data_handle(mem, p), "memory_set_data_handle");

@@ -37,7 +37,6 @@ import org.bytedeco.dnnl.dnnl_memory_desc_t;
 import org.bytedeco.dnnl.dnnl_primitive;
 import org.bytedeco.dnnl.dnnl_primitive_desc;
 import org.bytedeco.javacpp.Pointer;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -133,9 +132,9 @@ final class DnnlConv implements AutoCloseable {
     }
 
     private static Pointer ptr(INDArray a) {
-        if (a.dataType() != DataType.FLOAT || a.ordering() != 'c' || a.isView() || a.offset() != 0) {
+        if (!Dnnl.dense(a)) {
             throw new IllegalArgumentException("oneDNN operand : " + a.shapeInfoToString()
-                    + " (expected: a whole float32 c-order array)");
+                    + " (expected: a dense float32 c-order array at its buffer's start)");
         }
         return a.data().addressPointer();
     }

@@ -77,4 +77,19 @@ final class NativeOps {
         Nd4j.exec(DynamicCustomOp.builder("lrelu_bp").addInputs(x, gradOut).addOutputs(gradX)
                 .addFloatingPointArguments(alpha).build());
     }
+
+    /**
+     * {@link #preluBp} in place: {@code grad} (dL/d output on entry) becomes dL/dx; one elementwise
+     * pass over x and grad in float32 ({@code lrelu_bp} writing over its gradient input); in float64
+     * the derivative goes through {@code scratch} (x's shape, aliasing neither) first. Same products
+     * as {@link #preluBp}, so the same values.
+     */
+    static void preluBpInPlace(INDArray x, INDArray grad, double alpha, INDArray scratch) {
+        if (x.dataType() == DataType.DOUBLE) {
+            Nd4j.exec(new LeakyReLUDerivative(x, scratch, alpha));
+            grad.muli(scratch);
+            return;
+        }
+        preluBp(x, grad, alpha, grad);
+    }
 }

@@ -3,11 +3,9 @@ package org.plsc4j.worker.internal;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -36,8 +34,12 @@ import org.plsc4j.worker.ModelContext;
  *       batch-norm outputs and the PReLU output (inputs of the next convolution) are recomputed in the
  *       backward from those and the batch statistics (cheap elementwise passes that halve the
  *       memory a step keeps);</li>
- *   <li>everything lives in {@link Buffers} reused from step to step and freed at once when the
- *       batch size changes.</li>
+ *   <li>everything else is transient and lives in three scratch roles plus the two gradient roles
+ *       of the backward ({@link Buffers#scratch}: one arena each, sized by the largest activation,
+ *       reused across layers and by the inference pass), written in place wherever the math allows
+ *       (PReLU and batch-norm backward over their incoming gradient);</li>
+ *   <li>all of it is reused from step to step; a kept array is reallocated when its shape changes
+ *       (another batch size), the arenas only grow.</li>
  * </ul>
  *
  * <p>Same contract as {@link SameDiffBackbone}, which stays the reference (and the engine of custom
@@ -52,6 +54,14 @@ public final class NativeResNetBackbone implements Backbone {
 
     /** System property: {@code dnnl} (default) or {@code libnd4j}, the kernels of the float32 convolutions. */
     public static final String CONV_PROPERTY = "plsc4j.backbone.conv";
+
+    /** Scratch roles ({@link Buffers#scratch}) of the forward, backward and inference passes. */
+    private static final String T1 = "t1";
+    private static final String T2 = "t2";
+    private static final String T3 = "t3";
+    /** The gradient ping-pong of the backward (block i writes GRAD[i % 2]), the activations' in inference. */
+    private static final String[] GRAD = {"grad0", "grad1"};
+    private static final String[] SCRATCH = {T1, T2, T3};
 
     private final ResNetModel model;
     private final DnnlConv.Scratch convScratch;
@@ -72,7 +82,7 @@ public final class NativeResNetBackbone implements Backbone {
     private final long[] headShape;
     private final double dropP;
     private final Buffers train;
-    private final Buffers infer;
+    private final long largestPerSample;
     private final long bytesPerSample;
     private long trainForwards;
     private INDArray lastImages;
@@ -138,7 +148,11 @@ public final class NativeResNetBackbone implements Backbone {
         }
         dropP = registry.dropouts().get(0).p();
         train = new Buffers(type);
-        infer = new Buffers(type);
+        long largest = 64L * config.height() * config.width();
+        for (Block k : blocks) {
+            largest = Math.max(largest, Math.max(size(k.inShape), Math.max(size(k.midShape), size(k.outShape))));
+        }
+        largestPerSample = largest;
         bytesPerSample = estimateBytesPerSample();
     }
 
@@ -191,10 +205,13 @@ public final class NativeResNetBackbone implements Backbone {
         return s;
     }
 
-    private INDArray trainForward(INDArray images, long dropoutSeed, boolean updateRunning) {
+    private synchronized INDArray trainForward(INDArray images, long dropoutSeed, boolean updateRunning) {
         INDArray x = Shapes.checkImages(images, config);
         long b = x.size(0);
         lastBatch = -1;
+        for (String role : SCRATCH) {
+            train.reserve(role, b * largestPerSample); // grown here, never mid-step
+        }
         INDArray c0 = train.get("stem.c", b, 64, config.height(), config.width());
         stemConv.forward(x, c0);
         INDArray cur = train.get("stem.p", b, 64, config.height(), config.width());
@@ -203,11 +220,11 @@ public final class NativeResNetBackbone implements Backbone {
         for (int i = 0; i < blocks.size(); i++) {
             Block k = blocks.get(i);
             k.in = cur;
-            INDArray t1 = train.get("fwd", batched(b, k.inShape));
+            INDArray t1 = train.scratch(T1, batched(b, k.inShape));
             k.bn1.train(cur, t1);
             k.c1 = train.get("c1." + i, batched(b, k.midShape));
             k.conv1.forward(t1, k.c1);
-            INDArray t2 = train.get("fwd", batched(b, k.midShape));
+            INDArray t2 = train.scratch(T1, batched(b, k.midShape));
             k.bn2.train(k.c1, t2);
             NativeOps.prelu(t2, k.prelu.alpha(), t2);
             k.c2 = train.get("c2." + i, batched(b, k.outShape));
@@ -217,7 +234,7 @@ public final class NativeResNetBackbone implements Backbone {
             if (k.shortConv != null) {
                 k.s = train.get("s." + i, batched(b, k.outShape));
                 k.shortConv.forward(cur, k.s);
-                INDArray t3 = train.get("fwd", batched(b, k.outShape));
+                INDArray t3 = train.scratch(T1, batched(b, k.outShape));
                 k.shortBn.train(k.s, t3);
                 out.addi(t3);
             } else {
@@ -257,7 +274,7 @@ public final class NativeResNetBackbone implements Backbone {
     }
 
     @Override
-    public void backward(INDArray dEmbedding) {
+    public synchronized void backward(INDArray dEmbedding) {
         if (lastBatch < 0) {
             throw new IllegalStateException("backward without a training forward (expected: forward(images, true) first)");
         }
@@ -270,7 +287,7 @@ public final class NativeResNetBackbone implements Backbone {
         // head: bn_emb, fc, dropout, bn
         INDArray f = train.get("head.f", b, config.embSize());
         INDArray df = train.get("g.f", b, config.embSize());
-        embBn.backward(f, dEmb, df, train.get("bn.tmp", b, config.embSize()));
+        embBn.backward(f, dEmb, df, train.get("g.tmp", b, config.embSize()));
         INDArray d = train.get("head.d", batched(b, headShape));
         long flat = fcW.size(0);
         Nd4j.gemm(d.reshape(b, flat), df, grads.get("head.fc.w"), true, false, 1.0, 0.0);
@@ -279,49 +296,49 @@ public final class NativeResNetBackbone implements Backbone {
         Nd4j.gemm(df, fcW, dd.reshape(b, flat), false, true, 1.0, 0.0);
         dd.muli(lastMask);
         Block last = blocks.get(blocks.size() - 1);
-        INDArray dCur = train.get("grad" + (blocks.size() % 2), batched(b, last.outShape));
+        INDArray dCur = train.scratch(GRAD[blocks.size() % 2], batched(b, last.outShape));
         headBn.backward(train.get("out." + (blocks.size() - 1), batched(b, last.outShape)), dd, dCur,
-                train.get("bn.tmp", batched(b, last.outShape)));
+                train.scratch(T3, batched(b, last.outShape)));
         for (int i = blocks.size() - 1; i >= 0; i--) {
             Block k = blocks.get(i);
-            INDArray dx = train.get("grad" + (i % 2), batched(b, k.inShape));
+            INDArray dx = train.scratch(GRAD[i % 2], batched(b, k.inShape));
             k.backward(b, dCur, dx);
             dCur = dx;
         }
-        // stem: prelu, bn, conv
+        // stem: prelu, bn, conv; dCur (block 0's input gradient) becomes the stem's, in place
         long[] stemShape = {b, 64, config.height(), config.width()};
         INDArray c0 = train.get("stem.c", stemShape);
-        INDArray b0 = train.get("r.b", stemShape);
+        INDArray b0 = train.scratch(T1, stemShape);
         stemBn.apply(c0, b0);
-        INDArray db0 = train.get("g.b", stemShape);
-        stemPrelu.backward(b0, dCur, db0, train.get("r.p", stemShape));
-        INDArray dc0 = train.get("g.p", stemShape);
-        stemBn.backward(c0, db0, dc0, train.get("bn.tmp", stemShape));
+        INDArray tmp = train.scratch(T3, stemShape);
+        stemPrelu.backwardInPlace(b0, dCur, tmp);
+        stemBn.backward(c0, dCur, dCur, tmp);
         INDArray dImg = train.get("g.img", lastImages.shape());
-        stemConv.backward(lastImages, dc0, dImg);
+        stemConv.backward(lastImages, dCur, dImg);
     }
 
     /** Embeddings with running statistics and no dropout (the inference view's engine). */
     synchronized INDArray infer(INDArray images) {
         INDArray x = Shapes.checkImages(images, config);
         long b = x.size(0);
-        INDArray cur = infer.get("a", b, 64, config.height(), config.width());
+        Buffers infer = train; // the training scratch roles, free between training calls (all synchronized)
+        INDArray cur = infer.scratch(GRAD[0], b, 64, config.height(), config.width());
         stemConv.forward(x, cur);
         stemBn.eval(cur, cur);
         NativeOps.prelu(cur, stemPrelu.alpha(), cur);
         for (int i = 0; i < blocks.size(); i++) {
             Block k = blocks.get(i);
-            INDArray t1 = infer.get("t", batched(b, k.inShape));
+            INDArray t1 = infer.scratch(T1, batched(b, k.inShape));
             k.bn1.eval(cur, t1);
-            INDArray t2 = infer.get("m", batched(b, k.midShape));
+            INDArray t2 = infer.scratch(T2, batched(b, k.midShape));
             k.conv1.forward(t1, t2);
             k.bn2.eval(t2, t2);
             NativeOps.prelu(t2, k.prelu.alpha(), t2);
-            INDArray out = infer.get(i % 2 == 0 ? "b" : "a", batched(b, k.outShape));
+            INDArray out = infer.scratch(GRAD[(i + 1) % 2], batched(b, k.outShape));
             k.conv2.forward(t2, out);
             k.bn3.eval(out, out);
             if (k.shortConv != null) {
-                INDArray t3 = infer.get("t", batched(b, k.outShape));
+                INDArray t3 = infer.scratch(T1, batched(b, k.outShape));
                 k.shortConv.forward(cur, t3);
                 k.shortBn.eval(t3, t3);
                 out.addi(t3);
@@ -330,9 +347,9 @@ public final class NativeResNetBackbone implements Backbone {
             }
             cur = out;
         }
-        INDArray d = infer.get("t", batched(b, headShape));
+        INDArray d = infer.get("infer.d", batched(b, headShape));
         headBn.eval(cur, d);
-        INDArray f = infer.get("f", b, config.embSize());
+        INDArray f = infer.get("infer.f", b, config.embSize());
         Nd4j.gemm(d.reshape(b, fcW.size(0)), fcW, f, false, false, 1.0, 0.0);
         f.addiRowVector(fcB);
         INDArray emb = Nd4j.create(type, b, config.embSize());
@@ -342,7 +359,12 @@ public final class NativeResNetBackbone implements Backbone {
 
     /** Native bytes the reusable training buffers hold now (for tests and the per-sample estimate). */
     public long trainingBufferBytes() {
-        return train.bytes(); // + DnnlConv's scratch: two activation-sized slots, within the estimate's 3 largest
+        return train.bytes(); // + DnnlConv's scratch: two activation-sized slots, within the estimate
+    }
+
+    /** Native bytes of DnnlConv's shared blocked-layout scratch now (0 without oneDNN). */
+    long convScratchBytes() {
+        return convScratch == null ? 0 : convScratch.bytes();
     }
 
     @Override
@@ -351,57 +373,24 @@ public final class NativeResNetBackbone implements Backbone {
     }
 
     /**
-     * Per image: the arrays {@link #trainForward} keeps, plus the scratch roles of the forward and
-     * backward (one array per role and shape), plus the dropout mask, plus oneDNN's transient
-     * reordered copies (bounded by three of the largest activation).
+     * Per image: the activations {@link #trainForward} keeps for the backward (stem conv and PReLU
+     * outputs; per block c1, c2, the output and the shortcut's conv output), the five scratch roles
+     * (T1–T3 and the two gradients, each at most the largest activation), the head's arrays, and
+     * oneDNN's blocked copies of a layer's operands (bounded by three of the largest activation).
      */
     private long estimateBytesPerSample() {
-        long stem = 64L * config.height() * config.width();
-        long n = 2 * stem; // stem.c, stem.p
-        n += 4 * stem; // r.b, g.b, r.p, g.p of the stem (g.img is smaller)
-        Set<String> fwd = new HashSet<>();
-        Set<String> rx = new HashSet<>();
-        Set<String> mid = new HashSet<>();
-        Set<String> out = new HashSet<>();
-        Set<String> grad0 = new HashSet<>();
-        Set<String> grad1 = new HashSet<>();
-        long largest = stem;
-        for (int i = 0; i < blocks.size(); i++) {
-            Block k = blocks.get(i);
+        long n = 2 * 64L * config.height() * config.width(); // stem.c, stem.p
+        for (Block k : blocks) {
             n += size(k.midShape) + 2 * size(k.outShape) + (k.shortConv != null ? size(k.outShape) : 0);
-            fwd.add(Arrays.toString(k.inShape));
-            fwd.add(Arrays.toString(k.midShape));
-            fwd.add(Arrays.toString(k.outShape));
-            rx.add(Arrays.toString(k.inShape));
-            mid.add(Arrays.toString(k.midShape));
-            out.add(Arrays.toString(k.outShape));
-            (i % 2 == 0 ? grad0 : grad1).add(Arrays.toString(k.inShape));
-            ((i + 1) % 2 == 0 ? grad0 : grad1).add(Arrays.toString(k.outShape));
-            largest = Math.max(largest, size(k.midShape));
         }
-        n += sum(fwd) + 2 * sum(rx) + 4 * sum(mid) + sum(out) + sum(grad0) + sum(grad1);
+        n += 5 * largestPerSample + 3 * largestPerSample;
         long head = size(headShape);
-        n += 3 * head + 3L * config.embSize() + config.channels() * config.height() * config.width();
-        n += 3 * largest;
+        n += 3 * head + 4L * config.embSize() + (long) config.channels() * config.height() * config.width();
         return n * type.width();
     }
 
     private static long size(long[] s) {
-        long n = 1;
-        for (long v : s) {
-            n *= v;
-        }
-        return n;
-    }
-
-    private static long sum(Set<String> shapes) {
-        long n = 0;
-        for (String s : shapes) {
-            long[] dims = Arrays.stream(s.substring(1, s.length() - 1).split(", ")).mapToLong(Long::parseLong)
-                    .toArray();
-            n += size(dims);
-        }
-        return n;
+        return Buffers.length(s);
     }
 
     @Override
@@ -465,7 +454,7 @@ public final class NativeResNetBackbone implements Backbone {
         }
 
         private static INDArray whole(INDArray a) {
-            return a.isView() || a.ordering() != 'c' || a.offset() != 0 ? a.dup('c') : a;
+            return Dnnl.dense(a) ? a : a.dup('c');
         }
     }
 
@@ -476,11 +465,14 @@ public final class NativeResNetBackbone implements Backbone {
             return alphaArr.getDouble(0);
         }
 
-        /** dL/dx into {@code gradX} and dL/dα into {@link #gAlpha} ({@code scratch} has x's shape). */
-        void backward(INDArray x, INDArray gradOut, INDArray gradX, INDArray scratch) {
+        /**
+         * dL/dα into {@link #gAlpha}, and {@code grad} (dL/d output on entry) becomes dL/dx in place
+         * ({@code scratch} has x's shape and aliases neither).
+         */
+        void backwardInPlace(INDArray x, INDArray grad, INDArray scratch) {
             Nd4j.getExecutioner().exec(new ScalarMin(x, null, scratch, 0.0));
-            gAlpha.putScalar(0, Nd4j.getBlasWrapper().dot(scratch, gradOut));
-            NativeOps.preluBp(x, gradOut, alpha(), gradX);
+            gAlpha.putScalar(0, Nd4j.getBlasWrapper().dot(scratch, grad));
+            NativeOps.preluBpInPlace(x, grad, alpha(), scratch);
         }
     }
 
@@ -535,7 +527,8 @@ public final class NativeResNetBackbone implements Backbone {
          * {@code batchnorm} op (oneDNN in float32; {@code batchnorm(v, μ, 1 − ε, s, t) = (v − μ)·s + t}).
          * Not libnd4j's {@code batchnorm_bp}: its oneDNN path measured 30 ms on a [16, 64, 56, 56]
          * tensor (the batchnorm forward: 2 ms), and its generic path is accurate to only ~1e-8
-         * relative in float64. {@code scratch} has x's shape.
+         * relative in float64. {@code scratch} has x's shape and aliases none of the others;
+         * {@code gradX} may be {@code gradOut} (in place).
          */
         void backward(INDArray x, INDArray gradOut, INDArray gradX, INDArray scratch) {
             if (onDnnl(x, gradOut, mean, var) && DnnlBatchNorm.whole(gradX)) {
@@ -557,8 +550,8 @@ public final class NativeResNetBackbone implements Backbone {
             INDArray b = a.mul(inv).muli(dGamma).divi(-m);
             INDArray c = a.mul(sumDy).divi(-m);
             unit.assign(1 - eps); // batchnorm(v, μ, 1 − ε, s, t) = (v − μ)·s + t
+            NativeOps.batchNorm(gradOut, zero, unit, a, zero, eps, scratch); // before gradX: it may be gradOut
             NativeOps.batchNorm(x, mean, unit, b, c, eps, gradX);
-            NativeOps.batchNorm(gradOut, zero, unit, a, zero, eps, scratch);
             gradX.addi(scratch);
         }
     }
@@ -596,32 +589,36 @@ public final class NativeResNetBackbone implements Backbone {
             this.outShape = outShape;
         }
 
-        /** dL/d(block input) into {@code dx} from dL/d(block output) {@code dOut}; parameter gradients stored. */
+        /**
+         * dL/d(block input) into {@code dx} from dL/d(block output) {@code dOut}; parameter gradients
+         * stored. Three scratch roles T1–T3 (each the largest activation) carry every intermediate;
+         * the comments name what each holds, in the order the values live and die.
+         */
         void backward(long b, INDArray dOut, INDArray dx) {
             long[] xs = batched(b, inShape);
             long[] ms = batched(b, midShape);
             long[] os = batched(b, outShape);
-            INDArray y1 = train.get("r.x", xs);
-            bn1.apply(in, y1);
-            INDArray b2 = train.get("r.b", ms);
-            bn2.apply(c1, b2);
-            INDArray p = train.get("r.p", ms);
-            NativeOps.prelu(b2, prelu.alpha(), p);
-            INDArray dc2 = train.get("g.c", os);
-            bn3.backward(c2, dOut, dc2, train.get("bn.tmp", os));
-            INDArray dp = train.get("g.p", ms);
+            INDArray dc2 = train.scratch(T3, os); // T3: dc2
+            bn3.backward(c2, dOut, dc2, train.scratch(T1, os));
+            INDArray p = train.scratch(T1, ms); // T1: p = prelu(bn2(c1)), conv2's input
+            bn2.apply(c1, p);
+            NativeOps.prelu(p, prelu.alpha(), p);
+            INDArray dp = train.scratch(T2, ms); // T2: dp -> db2 -> dc1
             conv2.backward(p, dc2, dp);
-            INDArray db2 = train.get("g.b", ms);
-            prelu.backward(b2, dp, db2, p);
-            INDArray dc1 = dp;
-            bn2.backward(c1, db2, dc1, train.get("bn.tmp", ms));
-            INDArray dy1 = train.get("g.x", xs);
-            conv1.backward(y1, dc1, dy1);
-            bn1.backward(in, dy1, dx, train.get("bn.tmp", xs));
+            INDArray b2 = train.scratch(T1, ms); // T1: b2 = bn2(c1) recomputed over p (its last use was above)
+            bn2.apply(c1, b2);
+            INDArray tmp = train.scratch(T3, ms); // T3: free (dc2 dead)
+            prelu.backwardInPlace(b2, dp, tmp);
+            bn2.backward(c1, dp, dp, tmp);
+            INDArray y1 = train.scratch(T3, xs); // T3: y1 = bn1(in), conv1's input
+            bn1.apply(in, y1);
+            INDArray dy1 = train.scratch(T1, xs); // T1: dy1 (b2 dead)
+            conv1.backward(y1, dp, dy1);
+            bn1.backward(in, dy1, dx, train.scratch(T3, xs));
             if (shortConv != null) {
-                INDArray ds = dc2;
-                shortBn.backward(s, dOut, ds, train.get("bn.tmp", os));
-                INDArray dxs = dy1;
+                INDArray ds = train.scratch(T2, os); // T2: ds (dc1 dead)
+                shortBn.backward(s, dOut, ds, train.scratch(T3, os));
+                INDArray dxs = train.scratch(T1, xs); // T1: the shortcut's input gradient (dy1 dead)
                 shortConv.backward(in, ds, dxs);
                 dx.addi(dxs);
             } else {
