@@ -4,6 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -21,13 +25,15 @@ import org.plsc4j.worker.BackboneConfig;
 import org.plsc4j.worker.Backbones;
 import org.plsc4j.worker.Trainer;
 import org.plsc4j.worker.internal.NativeResNetBackbone;
+import org.slf4j.LoggerFactory;
 
 /**
  * PLSC's default job (ResNet50 on the native engine, global batch 128, every key at its default) at
  * a CI-sized image: one epoch of a generated set on one and on two workers, the global batch in
  * micro-batches of 32. The 112×112 job takes minutes per run and is measured in BENCHMARKS.md
  * ("PLSC-default job on the native engine"); this keeps the same path (data, micro-batch split and
- * recompute, sharded FC, all-reduce of the backbone's gradients, checkpoint) in CI.
+ * recompute, sharded FC, all-reduce of the backbone's gradients, checkpoint) in CI, and checks
+ * that the step ran split (4 micro-batches of 32 on one worker, 2 per rank on two).
  */
 class PlscDefaultJobTest {
 
@@ -72,8 +78,27 @@ class PlscDefaultJobTest {
                 + fresh.state().values().stream().mapToLong(INDArray::length).sum();
         Map<String, INDArray> initial = null;
         for (int workers = 1; workers <= 2; workers++) {
-            Trainer.Summary s = ThreadRanks.run(config(workers == 1 ? "one" : "two"), workers);
             String what = workers + " worker(s)";
+            Trainer.Summary s;
+            // rank 0 logs the micro-batch plan every rank agreed on
+            Logger log = (Logger) LoggerFactory.getLogger("org.plsc4j.worker.TrainingStep");
+            Level level = log.getLevel();
+            ListAppender<ILoggingEvent> capture = new ListAppender<>();
+            capture.start();
+            log.setLevel(Level.INFO);
+            log.addAppender(capture);
+            try {
+                s = ThreadRanks.run(config(workers == 1 ? "one" : "two"), workers);
+            } finally {
+                log.detachAppender(capture);
+                log.setLevel(level);
+            }
+            List<String> plans = capture.list.stream().map(ILoggingEvent::getFormattedMessage)
+                    .filter(m -> m.startsWith("micro-batches: ")).toList();
+            int local = 128 / workers;
+            assertEquals(1, plans.size(), what + ": " + plans);
+            assertTrue(plans.get(0).startsWith("micro-batches: micro_batch_size: 32 of " + local
+                    + " local images per micro-batch (" + local / 32 + " per step;"), what + ": " + plans.get(0));
             assertEquals(1, s.losses().size(), what + ": one step per epoch");
             double loss = s.losses().get(0);
             // arcface logits of scale 64 at initialisation: far above ln(50) = 3.9, but finite

@@ -9,7 +9,9 @@ import java.util.Locale;
  * as 64 + 64, not 123 + 5: the same passes, less memory, and no remainder micro-batch whose batch
  * norms see a handful of images, or one, where the embedding's batch norm degenerates to β). Decided once per generation, before the
  * first step, so a job that cannot fit even one image per micro-batch fails at start with the numbers
- * instead of an OutOfMemoryError minutes in.
+ * instead of an OutOfMemoryError minutes in. A later generation of the same process keeps at least
+ * the size it already planned ({@link #keep}), whatever the free memory reads then: see
+ * {@link TrainingStep#plan}.
  *
  * @param size images per micro-batch (the local batch when it is not split)
  * @param localBatch images per rank and step
@@ -49,6 +51,18 @@ record MicroBatchPlan(int size, int localBatch, long bytesPerSample, long availa
         }
         return new MicroBatchPlan(even(localBatch, (int) Math.min(localBatch, fits)), localBatch, bytesPerSample,
                 availableBytes, true);
+    }
+
+    /**
+     * This plan carried into a generation whose local batch is {@code localBatch} (the world size
+     * changed): at most the images per micro-batch this plan had, split evenly, so never more memory
+     * than this process already planned for.
+     *
+     * @param availableNow the free-memory reading of the new generation (logged)
+     */
+    MicroBatchPlan keep(int localBatch, long availableNow) {
+        return new MicroBatchPlan(even(localBatch, Math.min(size, localBatch)), localBatch, bytesPerSample,
+                availableNow, chosen);
     }
 
     /** The smallest size that splits {@code localBatch} into as few micro-batches as {@code largest} does. */

@@ -2,12 +2,14 @@ package org.plsc4j.worker;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.IntToLongFunction;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.plsc4j.core.LossScaler;
 import org.plsc4j.core.PartialFc;
 import org.plsc4j.core.TrainConfig;
+import org.plsc4j.core.collective.CollectiveException;
 import org.plsc4j.core.collective.ReduceOp;
 import org.plsc4j.data.Batch;
 import org.plsc4j.worker.internal.ProcessMemory;
@@ -37,11 +39,23 @@ final class TrainingStep {
     private final Backbone backbone;
     private final Optimizer optimizer;
     private final LossScaler scaler;
+    private final IntToLongFunction freeMemory;
+    /** The current generation's plan; the previous one's while the next is planned. */
     private MicroBatchPlan plan;
     private Map<String, INDArray> accumulated;
 
     TrainingStep(TrainConfig config, Backbone backbone, Optimizer optimizer, LossScaler scaler) {
+        this(config, backbone, optimizer, scaler, ProcessMemory::availableBytes);
+    }
+
+    /**
+     * @param freeMemory bytes this process may still allocate, given the processes sharing the
+     *        machine's free memory ({@link ProcessMemory#availableBytes}; -1 when unknown)
+     */
+    TrainingStep(TrainConfig config, Backbone backbone, Optimizer optimizer, LossScaler scaler,
+                 IntToLongFunction freeMemory) {
         this.config = config;
+        this.freeMemory = freeMemory;
         this.backbone = backbone;
         this.optimizer = optimizer;
         this.scaler = scaler;
@@ -55,17 +69,69 @@ final class TrainingStep {
     /**
      * Plans micro-batches for a generation of {@code world} ranks (before its first step). The ranks
      * agree on the smallest size any of them can afford, so that batch statistics are alike everywhere.
+     *
+     * <p>Only the process's first plan may fail for memory. Free memory read at a generation change
+     * is often briefly short (the previous generation's buffers not yet returned, another process's
+     * passing use), and an elastic job must not die of that minutes in. So a later plan never goes
+     * below the size this process already planned (capped at the new local batch): that size's
+     * buffers are either still this process's, to be reused, or back in the free memory. Below it a
+     * warning names the reading; above it (more memory now) the larger size is taken. The garbage
+     * holding the previous generation's native buffers is collected before the reading.
+     *
+     * <p>A rank that cannot plan (its first plan, e.g. a joiner's) makes every rank stop here rather
+     * than wait in a collective for it: with an exception naming the numbers on that rank, and on the
+     * others the same failure at the job's first generation, or a {@link CollectiveException} when
+     * some rank planned before (an elastic job's later generation: the trainer waits for the next
+     * generation, without the rank that failed).
+     *
+     * @param sharers processes on this machine planning from the same free memory
+     * @throws IllegalStateException at the first plan, when this rank (or another rank, then named so)
+     *         cannot fit even one image per micro-batch or its configured {@code micro_batch_size}
+     * @throws CollectiveException when another rank cannot plan and some rank planned before
      */
     MicroBatchPlan plan(Generation g, int sharers) {
         int local = config.trainBatchSize() / g.world();
         long perSample = backbone.trainingBytesPerSample();
-        MicroBatchPlan mine = MicroBatchPlan.plan(local, config.microBatchSize(), perSample,
-                ProcessMemory.availableBytes(sharers));
-        int[] size = {-mine.size()};
-        if (g.world() > 1) {
-            g.collective().allReduce(size, ReduceOp.MAX);
+        releaseGarbage();
+        long available = freeMemory.applyAsLong(sharers);
+        MicroBatchPlan mine;
+        IllegalStateException refused = null;
+        try {
+            mine = MicroBatchPlan.plan(local, config.microBatchSize(), perSample, available);
+        } catch (IllegalStateException e) {
+            mine = null;
+            refused = e;
         }
-        plan = new MicroBatchPlan(-size[0], local, mine.bytesPerSample(), mine.availableBytes(), mine.chosen());
+        MicroBatchPlan kept = plan == null ? null : plan.keep(local, available);
+        MicroBatchPlan afford = kept != null && (mine == null || mine.size() < kept.size()) ? kept : mine;
+        // the smallest size wins; 0 (a rank that cannot plan) makes every rank stop now, not in a collective
+        // waiting for it; and whether any rank planned before (then this is an elastic job's later generation)
+        int[] agreed = {afford == null ? 0 : -afford.size(), plan == null ? 0 : 1};
+        if (g.world() > 1) {
+            g.collective().allReduce(agreed, ReduceOp.MAX);
+        }
+        if (agreed[0] == 0) {
+            if (afford == null) {
+                throw refused;
+            }
+            String why = "another worker of generation " + g.number() + " cannot fit even one image per"
+                    + " micro-batch (or its micro_batch_size) in its memory; see its log";
+            if (agreed[1] != 0) {
+                // a joiner that cannot fit fails alone; the job goes on in the next generation without it
+                throw new CollectiveException(why);
+            }
+            throw new IllegalStateException("train_batch_size : " + why + " (expected: more free memory, fewer"
+                    + " workers on this machine, a smaller image_shape or model_name)");
+        }
+        if (kept != null && afford == kept) {
+            LOG.warn("rank {} of generation {}: free memory reads {} ({}); keeping at most the {} images per"
+                    + " micro-batch this process planned before, whose buffers it reuses", g.rank(), g.number(),
+                    kept.availableBytes() < 0 ? "unknown" : (kept.availableBytes() >> 20) + " MiB",
+                    refused != null ? refused.getMessage() : "room for " + mine.size() + " images per micro-batch",
+                    plan.size());
+        }
+        plan = new MicroBatchPlan(-agreed[0], local, afford.bytesPerSample(), afford.availableBytes(),
+                afford.chosen());
         if (g.rank() == 0) {
             LOG.info("micro-batches: {}", plan);
         }

@@ -1,6 +1,7 @@
 package org.plsc4j.worker;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -9,6 +10,12 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.IntToLongFunction;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -21,6 +28,7 @@ import org.plsc4j.core.TrainConfig;
 import org.plsc4j.core.TrainConfigs;
 import org.plsc4j.core.collective.Collective;
 import org.plsc4j.core.collective.CollectiveConfig;
+import org.plsc4j.core.collective.CollectiveException;
 import org.plsc4j.core.internal.InProcessCollective;
 import org.plsc4j.data.Batch;
 
@@ -28,7 +36,8 @@ import org.plsc4j.data.Batch;
  * A micro-batched step of a batch-norm model (the {@code small} CNN) against the per-micro-batch-BN
  * reference computed directly: each micro-batch's training forward, the FC step on all embeddings,
  * each micro-batch's backward, gradients summed by hand. Also: running statistics are folded in once
- * per micro-batch (not again in the recompute pass), and the start-time memory check.
+ * per micro-batch (not again in the recompute pass), the start-time memory check, and re-planning
+ * at a generation change with an injected free-memory reading.
  */
 @ExtendWith(TestSeed.class)
 class TrainingStepMicroBatchTest {
@@ -172,5 +181,124 @@ class TrainingStepMicroBatchTest {
                         local + " images, at most " + largest + " per micro-batch: " + size);
             }
         }
+    }
+
+    /** Free-memory readings, one per plan, each room for the given number of images under the backbone's estimate. */
+    private static IntToLongFunction readings(long perSample, int... images) {
+        AtomicInteger next = new AtomicInteger();
+        // 0.8 (MicroBatchPlan.USABLE) of k x 5/4 x perSample + 16 is k x perSample plus a few bytes
+        return sharers -> images[next.getAndIncrement()] * perSample * 5 / 4 + 16;
+    }
+
+    @Test
+    void laterGenerationKeepsItsPlanWhenFreeMemoryReadsShort() {
+        SplittableRandom rng = new SplittableRandom(TestSeed.of("micro-replan"));
+        TrainConfig cfg = config(null);
+        Backbone bb = Backbones.create("small", BackboneConfig.of(EMB, 3, SIZE, SIZE, 5));
+        long perSample = bb.trainingBytesPerSample();
+        assertTrue(perSample > 64, "bytes per sample " + perSample);
+        // generation 1: room for 3 of 8; 2: for none (the previous generation's buffers not yet
+        // returned); 3: for 1; 4: for all 8
+        TrainingStep ts = new TrainingStep(cfg, bb, new Capture(), null, readings(perSample, 3, 0, 1, 8));
+        try (Collective c = collective("replan-" + rng.nextLong())) {
+            PartialFc fc = PartialFc.create(cfg.fcConfig(), c);
+            MicroBatchPlan first = ts.plan(new Generation(1, c, fc), 1);
+            assertEquals(3, first.size());
+            assertTrue(first.chosen());
+            MicroBatchPlan shortOfAll = ts.plan(new Generation(2, c, fc), 1);
+            assertEquals(3, shortOfAll.size(), "kept, not failed: " + shortOfAll);
+            assertEquals(3, shortOfAll.count());
+            MicroBatchPlan shortOfSome = ts.plan(new Generation(3, c, fc), 1);
+            assertEquals(3, shortOfSome.size(), "kept, not shrunk: " + shortOfSome);
+            // and the kept plan trains
+            INDArray x = Tensors.gaussian(rng, DataType.FLOAT, 1.0, BATCH, 3, SIZE, SIZE);
+            int[] labels = rng.ints(BATCH, 0, CLASSES).toArray();
+            PartialFc.StepResult r = ts.run(new Generation(3, c, fc),
+                    new Batch(0, 0, x, labels, new int[BATCH], List.of()), 0, 0, 0.1);
+            assertTrue(Double.isFinite(r.loss()) && r.loss() > 0, "loss " + r.loss());
+            MicroBatchPlan roomier = ts.plan(new Generation(4, c, fc), 1);
+            assertEquals(BATCH, roomier.size(), "more memory, a larger size: " + roomier);
+            assertFalse(roomier.split());
+        }
+        // the first plan of a process still fails, at start, with the numbers
+        TrainingStep fresh = new TrainingStep(cfg, bb, new Capture(), null, readings(perSample, 0));
+        try (Collective c = collective("replan-" + rng.nextLong())) {
+            IllegalStateException e = assertThrows(IllegalStateException.class,
+                    () -> fresh.plan(new Generation(1, c, PartialFc.create(cfg.fcConfig(), c)), 1));
+            assertTrue(e.getMessage().startsWith("train_batch_size : a training step of even one image needs about "),
+                    e.getMessage());
+        }
+    }
+
+    @Test
+    void ranksAgreeOnASizeAndStopTogetherWhenOneCannotFitOneImage() throws Exception {
+        SplittableRandom rng = new SplittableRandom(TestSeed.of("micro-ranks"));
+        TrainConfig cfg = config(null); // 2 ranks: 4 local images each
+        Backbone[] bbs = new Backbone[2];
+        long[] perSample = new long[2];
+        for (int r = 0; r < 2; r++) {
+            bbs[r] = Backbones.create("small", BackboneConfig.of(EMB, 3, SIZE, SIZE, 5));
+            perSample[r] = bbs[r].trainingBytesPerSample(); // measured one at a time, before the ranks start
+        }
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        try {
+            // rank 0 has room for 4 images, rank 1 for 2: both plan 2
+            Object[] agreed = planTogether(pool, "ranks-" + rng.nextLong(), 1,
+                    step(cfg, bbs[0], readings(perSample[0], 4)), step(cfg, bbs[1], readings(perSample[1], 2)));
+            for (Object o : agreed) {
+                assertEquals(2, ((MicroBatchPlan) o).size(), String.valueOf(o));
+            }
+            // the job's first generation, rank 1 has room for none: both fail now, neither waits in a
+            // collective for the other
+            Object[] failed = planTogether(pool, "ranks-" + rng.nextLong(), 1,
+                    step(cfg, bbs[0], readings(perSample[0], 4)), step(cfg, bbs[1], readings(perSample[1], 0)));
+            assertTrue(failed[0] instanceof IllegalStateException && ((Exception) failed[0]).getMessage()
+                    .startsWith("train_batch_size : another worker of generation 1 cannot fit even one image"),
+                    String.valueOf(failed[0]));
+            assertTrue(failed[1] instanceof IllegalStateException && ((Exception) failed[1]).getMessage()
+                    .startsWith("train_batch_size : a training step of even one image needs about "),
+                    String.valueOf(failed[1]));
+            // a later generation: rank 0 trained alone before (room for 8, then for none), a joiner has
+            // room for none: the joiner fails, rank 0 (which would keep 4) only leaves the generation
+            TrainingStep veteran = step(cfg, bbs[0], readings(perSample[0], 8, 0));
+            try (Collective c = collective("ranks-" + rng.nextLong())) {
+                assertEquals(BATCH, veteran.plan(new Generation(1, c, null), 1).size());
+            }
+            Object[] joined = planTogether(pool, "ranks-" + rng.nextLong(), 2,
+                    veteran, step(cfg, bbs[1], readings(perSample[1], 0)));
+            assertTrue(joined[0] instanceof CollectiveException, String.valueOf(joined[0]));
+            assertTrue(joined[1] instanceof IllegalStateException && ((Exception) joined[1]).getMessage()
+                    .startsWith("train_batch_size : a training step of even one image needs about "),
+                    String.valueOf(joined[1]));
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    private static TrainingStep step(TrainConfig cfg, Backbone bb, IntToLongFunction freeMemory) {
+        return new TrainingStep(cfg, bb, new Capture(), null, freeMemory);
+    }
+
+    /** Each rank's plan of generation {@code number} of 2 ranks, on its own thread: the plan or the exception. */
+    private static Object[] planTogether(ExecutorService pool, String job, long number, TrainingStep... steps)
+            throws Exception {
+        List<Future<Object>> futures = new java.util.ArrayList<>();
+        for (int r = 0; r < 2; r++) {
+            int rank = r;
+            futures.add(pool.submit(() -> {
+                try (Collective c = InProcessCollective.join(CollectiveConfig.builder().jobId(job).token("t")
+                        .rank(rank).worldSize(2).timeout(Duration.ofSeconds(30)).build())) {
+                    // planning reads only the group of the generation, not its FC
+                    return steps[rank].plan(new Generation(number, c, null), 2);
+                } catch (IllegalStateException | CollectiveException e) {
+                    return e;
+                }
+            }));
+        }
+        Object[] out = new Object[2];
+        for (int r = 0; r < 2; r++) {
+            out[r] = futures.get(r).get(60, TimeUnit.SECONDS);
+        }
+        return out;
     }
 }
