@@ -27,6 +27,13 @@ import org.plsc4j.core.NativeBuild;
  * {@code QuorumPeerMain}, hosts zk1..zk3), coordinators ({@code plsc4j coordinator}, hosts c1, c2)
  * and workers ({@code plsc4j worker --host <its address>}, hosts w1..wN), each a process in its
  * own namespace. The command lines are the README's cluster commands with the bed's addresses.
+ *
+ * <p>No shared disk: {@code model_save_dir} ({@link #save}) is one path in the job's YAML, but every
+ * worker host sees its own private directory there ({@link #hostSave}, bind-mounted for that host's
+ * processes only), so a rank's local checkpoint part, staging and (on rank 0) {@code metrics.jsonl}
+ * stay on its host; checkpoints commit through {@code fs_dir_for_save} ({@link #commit}, a
+ * {@code file://} directory every host reaches through Hadoop's FileSystem: the nearest thing to
+ * HDFS on one machine) with {@code shared_save_dir: false}.
  */
 final class BedCluster implements AutoCloseable {
 
@@ -38,26 +45,34 @@ final class BedCluster implements AutoCloseable {
     final Path dir;
     final Path yaml;
     final Path tokenFile;
+    /** model_save_dir: an empty mount point here; each worker host has its own {@link #hostSave}. */
     final Path save;
+    /** fs_dir_for_save: where checkpoints are committed, reached by every host. */
+    final Path commit;
     final int epochs;
+    final int maxWorkers;
     final List<NetnsBed.Role> zk = new ArrayList<>();
     final List<NetnsBed.Role> coordinators = new ArrayList<>();
     final List<NetnsBed.Role> workers = new ArrayList<>();
 
-    private BedCluster(NetnsBed bed, Path dir, Path yaml, Path save, int epochs) {
+    private BedCluster(NetnsBed bed, Path dir, Path yaml, Path save, Path commit, int epochs, int maxWorkers) {
         this.bed = bed;
+        this.maxWorkers = maxWorkers;
         this.epochs = epochs;
         this.dir = dir;
         this.yaml = yaml;
         this.save = save;
+        this.commit = commit;
         this.tokenFile = dir.resolve(JOB + ".token");
     }
 
     /**
      * A bed with hosts zk1..zk3, c1, c2, w1..w{@code maxWorkers} and the ZooKeeper ensemble running;
-     * {@code yamlText} is the job's configuration.
+     * {@code yamlText} is the job's configuration, with {@code model_save_dir: save} and
+     * {@code fs_dir_for_save: commit}.
      */
-    static BedCluster start(Path dir, int maxWorkers, int epochs, String yamlText, Path save) throws IOException {
+    static BedCluster start(Path dir, int maxWorkers, int epochs, String yamlText, Path save, Path commit)
+            throws IOException {
         List<String> hosts = new ArrayList<>(ZK_HOSTS);
         hosts.addAll(List.of("c1", "c2"));
         for (int i = 1; i <= maxWorkers; i++) {
@@ -67,13 +82,32 @@ final class BedCluster implements AutoCloseable {
         try {
             Path yaml = dir.resolve("job.yaml");
             Files.writeString(yaml, yamlText);
-            BedCluster c = new BedCluster(bed, dir, yaml, save, epochs);
+            BedCluster c = new BedCluster(bed, dir, yaml, save, commit, epochs, maxWorkers);
             c.startZooKeeper();
             return c;
         } catch (IOException | RuntimeException e) {
             bed.close();
             throw e;
         }
+    }
+
+    /** The private directory {@code host}'s processes see at {@link #save}. */
+    Path hostSave(String host) {
+        return dir.resolve("hosts").resolve(host).resolve("save");
+    }
+
+    /** The private save directories of the worker hosts w1..w{@code n}. */
+    List<Path> workerSaves(int n) {
+        List<Path> out = new ArrayList<>();
+        for (int i = 1; i <= n; i++) {
+            out.add(hostSave("w" + i));
+        }
+        return out;
+    }
+
+    /** A follower of metrics.jsonl on every worker host. */
+    Metrics metrics() throws IOException {
+        return new Metrics(workerSaves(maxWorkers));
     }
 
     /** "a1:2181,a2:2181,a3:2181", the ensemble's connect string. */
@@ -160,12 +194,15 @@ final class BedCluster implements AutoCloseable {
         return r;
     }
 
-    /** {@code plsc4j worker --job bed --zk <ensemble> --host <address of host> --token-file F} on {@code host}. */
+    /**
+     * {@code plsc4j worker --job bed --zk <ensemble> --host <address of host> --token-file F} on
+     * {@code host}, seeing its own {@link #hostSave} at model_save_dir.
+     */
     NetnsBed.Role startWorker(String host, long sessionTimeoutMs) throws IOException {
         NetnsBed.Role r = bed.start(host, "worker-" + host, NetnsBed.java(jvmFlags("1g"), Main.class.getName(),
                 List.of("worker", "--job", JOB, "--zk", zkConnect(), "--host", bed.address(host),
                         "--token-file", tokenFile.toString(), "--session-timeout-ms", Long.toString(sessionTimeoutMs),
-                        "--metrics-port", "-1")));
+                        "--metrics-port", "-1")), hostSave(host), save);
         workers.add(r);
         return r;
     }
@@ -228,35 +265,48 @@ final class BedCluster implements AutoCloseable {
     }
 
     /**
-     * metrics.jsonl as it grows: a WatchService on model_save_dir wakes the reader on every change,
-     * and the whole (small) file is re-read; a partly written last line is ignored.
+     * metrics.jsonl as it grows, on every worker host: rank 0 appends it in its own (private)
+     * model_save_dir, and rank 0 may be another host after a generation change, so the job's log
+     * is the union of the hosts' files, ordered by time. A WatchService on every directory wakes
+     * the reader on every change, and the (small) files are re-read; a partly written last line is
+     * ignored.
      */
     static final class Metrics implements AutoCloseable {
         private static final ObjectMapper JSON = new ObjectMapper();
-        private final Path file;
+        private final List<Path> files = new ArrayList<>();
         private final WatchService watch;
 
-        Metrics(Path saveDir) throws IOException {
-            Files.createDirectories(saveDir);
-            this.file = saveDir.resolve("metrics.jsonl");
+        Metrics(List<Path> saveDirs) throws IOException {
             this.watch = FileSystems.getDefault().newWatchService();
-            saveDir.register(watch, StandardWatchEventKinds.ENTRY_CREATE, StandardWatchEventKinds.ENTRY_MODIFY);
+            for (Path d : saveDirs) {
+                Files.createDirectories(d);
+                files.add(d.resolve("metrics.jsonl"));
+                d.register(watch, StandardWatchEventKinds.ENTRY_CREATE, StandardWatchEventKinds.ENTRY_MODIFY);
+            }
+        }
+
+        /** The hosts' files that exist. */
+        List<Path> files() {
+            return files.stream().filter(Files::exists).toList();
         }
 
         List<JsonNode> events() throws IOException {
-            if (!Files.exists(file)) {
-                return List.of();
-            }
-            String text = new String(Files.readAllBytes(file), StandardCharsets.UTF_8);
-            int end = text.lastIndexOf('\n');
             List<JsonNode> out = new ArrayList<>();
-            if (end < 0) {
-                return out;
-            }
-            for (String line : text.substring(0, end).split("\n")) {
-                if (!line.isBlank()) {
-                    out.add(JSON.readTree(line));
+            for (Path file : files()) {
+                String text = new String(Files.readAllBytes(file), StandardCharsets.UTF_8);
+                int end = text.lastIndexOf('\n');
+                if (end < 0) {
+                    continue;
                 }
+                for (String line : text.substring(0, end).split("\n")) {
+                    if (!line.isBlank()) {
+                        out.add(JSON.readTree(line));
+                    }
+                }
+            }
+            if (files().size() > 1) {
+                // stable: events of one file keep their order (one writer, its clock)
+                out.sort(java.util.Comparator.comparing(e -> java.time.Instant.parse(e.get("time").asText())));
             }
             return out;
         }
@@ -273,7 +323,7 @@ final class BedCluster implements AutoCloseable {
                 }
                 long left = deadline - System.nanoTime();
                 if (left <= 0) {
-                    fail("no " + what + " in " + file + " within " + timeout + context.tails(25));
+                    fail("no " + what + " in " + files + " within " + timeout + context.tails(25));
                 }
                 WatchKey key;
                 try {

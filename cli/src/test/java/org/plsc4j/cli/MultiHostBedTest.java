@@ -20,7 +20,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.CleanupMode;
 import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 import org.plsc4j.checkpoint.Checkpoint;
+import org.plsc4j.core.TrainConfig;
+import org.plsc4j.core.TrainConfigs;
 import org.plsc4j.data.DatasetGenerator;
 import org.plsc4j.data.GeneratorOptions;
 
@@ -69,10 +73,12 @@ class MultiHostBedTest {
     static BedCluster cluster(String name, int maxWorkers, int epochs, Map<String, Object> extra) throws Exception {
         Path dir = Files.createDirectories(root.resolve(name));
         Path save = dir.resolve("out");
+        Path commit = dir.resolve("commit");
         Map<String, Object> keys = new TreeMap<>(Map.of("shard_store", "ignite", "shard_sync_steps", SYNC_STEPS,
-                "zk_session_timeout_ms", SESSION_MS));
+                "zk_session_timeout_ms", SESSION_MS, "shared_save_dir", false, "fs_dir_for_save", commit));
         keys.putAll(extra);
-        return BedCluster.start(dir, maxWorkers, epochs, BedCluster.yaml(data, save, CLASSES, epochs, keys), save);
+        return BedCluster.start(dir, maxWorkers, epochs, BedCluster.yaml(data, save, CLASSES, epochs, keys), save,
+                commit);
     }
 
     /** The coordinator on c1 and {@code n} workers on w1..wn; returns once the job exists. */
@@ -91,7 +97,7 @@ class MultiHostBedTest {
     @Timeout(value = 12, unit = TimeUnit.MINUTES)
     void killMinus9OfAWorkerMidStep() throws Exception {
         try (BedCluster c = cluster("kill-worker", 3, Map.of());
-             BedCluster.Metrics m = new BedCluster.Metrics(c.save)) {
+             BedCluster.Metrics m = c.metrics()) {
             NetnsBed.Role coord = startJob(c, 2, 3, 3);
             m.await("a train event of world size 3 at step >= 6", e -> train(e) && e.get("world_size").asInt() == 3
                     && e.get("step").asLong() >= 6, START, c.bed);
@@ -107,7 +113,7 @@ class MultiHostBedTest {
             double recovery = recovery(events, gen, killed);
             report("kill -9 of a worker", recovery);
             restoredFromStore(events, gen);
-            assertSurvivingSchedule(c, events, 2);
+            assertSurvivingSchedule(c, events, 2, victim);
         }
     }
 
@@ -115,7 +121,7 @@ class MultiHostBedTest {
     @Timeout(value = 12, unit = TimeUnit.MINUTES)
     void killMinus9OfTheZooKeeperLeader() throws Exception {
         try (BedCluster c = cluster("kill-zk-leader", 3, Map.of());
-             BedCluster.Metrics m = new BedCluster.Metrics(c.save)) {
+             BedCluster.Metrics m = c.metrics()) {
             NetnsBed.Role coord = startJob(c, 3, 3, 3);
             JsonNode before = m.await("a train event at step >= 6", e -> train(e) && e.get("step").asLong() >= 6,
                     START, c.bed);
@@ -154,7 +160,7 @@ class MultiHostBedTest {
             report("kill -9 of the ZooKeeper leader (" + leader + " -> " + newLeader + "; first step after the kill: "
                     + after.get("step").asLong() + ", step before: " + step + ")", recovery);
             assertEquals(1, generations(events), "losing the ZooKeeper leader changes no generation: " + events);
-            assertSurvivingSchedule(c, events, 3);
+            assertSurvivingSchedule(c, events, 3, null);
         }
     }
 
@@ -162,7 +168,7 @@ class MultiHostBedTest {
     @Timeout(value = 12, unit = TimeUnit.MINUTES)
     void killMinus9OfTheActiveCoordinatorTheStandbyTakesOver() throws Exception {
         try (BedCluster c = cluster("kill-coordinator", 3, Map.of());
-             BedCluster.Metrics m = new BedCluster.Metrics(c.save)) {
+             BedCluster.Metrics m = c.metrics()) {
             NetnsBed.Role active = startJob(c, 2, 3, 3);
             NetnsBed.Role standby = c.startCoordinator("c2", 2, 3, 1000); // same command, same token file
             c.awaitLog(standby, "job " + BedCluster.JOB + " zk ", START); // printed once it is in the election
@@ -182,7 +188,7 @@ class MultiHostBedTest {
             report("kill -9 of the active coordinator, then of a worker (the standby publishes)",
                     recovery(events, gen, killed));
             restoredFromStore(events, gen);
-            assertSurvivingSchedule(c, events, 2);
+            assertSurvivingSchedule(c, events, 2, victim);
         }
     }
 
@@ -190,7 +196,7 @@ class MultiHostBedTest {
     @Timeout(value = 12, unit = TimeUnit.MINUTES)
     void aNetworkPartitionIsolatesOneWorkerHostThenHeals() throws Exception {
         try (BedCluster c = cluster("partition", 3, Map.of());
-             BedCluster.Metrics m = new BedCluster.Metrics(c.save)) {
+             BedCluster.Metrics m = c.metrics()) {
             NetnsBed.Role coord = startJob(c, 2, 3, 3);
             m.await("a train event of world size 3 at step >= 6", e -> train(e) && e.get("world_size").asInt() == 3
                     && e.get("step").asLong() >= 6, START, c.bed);
@@ -210,7 +216,7 @@ class MultiHostBedTest {
             report("network partition of a worker host (healed after the survivors resumed)",
                     Duration.between(cut, Instant.parse(resumed.get("time").asText())).toMillis() / 1000.0);
             restoredFromStore(events, gen);
-            assertSurvivingSchedule(c, events, 2);
+            assertSurvivingSchedule(c, events, 2, isolated);
         }
     }
 
@@ -218,7 +224,7 @@ class MultiHostBedTest {
     @Timeout(value = 12, unit = TimeUnit.MINUTES)
     void aSlowLinkChangesNoGeneration() throws Exception {
         try (BedCluster c = cluster("slow-link", 3, Map.of());
-             BedCluster.Metrics m = new BedCluster.Metrics(c.save)) {
+             BedCluster.Metrics m = c.metrics()) {
             NetnsBed.Role coord = startJob(c, 3, 3, 3);
             m.await("a train event at step >= 6", e -> train(e) && e.get("step").asLong() >= 6, START, c.bed);
             Instant slowed = Instant.now();
@@ -234,7 +240,7 @@ class MultiHostBedTest {
                     how, medianStep(events, null, slowed), medianStep(events, slowed, healed),
                     medianStep(events, healed, null));
             assertEquals(1, generations(events), "a slow link is no failure: " + events);
-            assertSurvivingSchedule(c, events, 3);
+            assertSurvivingSchedule(c, events, 3, null);
         }
     }
 
@@ -243,7 +249,7 @@ class MultiHostBedTest {
     void aWorkerJoinsLateScaleUpFromTwoToThree() throws Exception {
         // more epochs: the job must still run when the late worker's JVM has started
         try (BedCluster c = cluster("late-join", 3, 5, Map.of());
-             BedCluster.Metrics m = new BedCluster.Metrics(c.save)) {
+             BedCluster.Metrics m = c.metrics()) {
             NetnsBed.Role coord = startJob(c, 2, 3, 2);
             m.await("a train event of world size 2 at step >= 6", e -> train(e) && e.get("world_size").asInt() == 2
                     && e.get("step").asLong() >= 6, START, c.bed);
@@ -255,7 +261,7 @@ class MultiHostBedTest {
                     && e.get("world_size").asInt() == 3).mapToLong(e -> e.get("generation").asLong()).findFirst()
                     .orElseThrow(() -> new AssertionError("no generation of 3 workers: " + events));
             report("a worker joins late (2 -> 3; includes its JVM start)", recovery(events, gen, joined));
-            assertSurvivingSchedule(c, events, 3);
+            assertSurvivingSchedule(c, events, 3, null);
         }
     }
 
@@ -348,7 +354,8 @@ class MultiHostBedTest {
      * Every step 1..EPOCHS*STEPS_PER_EPOCH trained, none skipped, one logged twice at most per
      * generation change (the step in flight), and the last checkpoint at the last step, complete.
      */
-    static void assertSurvivingSchedule(BedCluster c, List<JsonNode> events, int finalWorld) throws Exception {
+    static void assertSurvivingSchedule(BedCluster c, List<JsonNode> events, int finalWorld, NetnsBed.Role lost)
+            throws Exception {
         TreeMap<Long, Integer> seen = new TreeMap<>();
         long generations = events.stream().filter(e -> e.path("event").asText().equals("generation")).count();
         for (JsonNode e : events) {
@@ -365,11 +372,159 @@ class MultiHostBedTest {
         long repeats = seen.values().stream().filter(n -> n > 1).count();
         assertTrue(seen.values().stream().allMatch(n -> n <= 2) && repeats <= generations - 1,
                 "a step repeats only as the step in flight of a generation change: " + seen);
-        Checkpoint last = Checkpoint.open(c.save.resolve(Integer.toString(c.epochs - 1)));
+        Checkpoint last = Checkpoint.open(c.commit.resolve(Integer.toString(c.epochs - 1)));
         assertEquals(c.epochs - 1, last.epoch());
         assertEquals(seen.firstKey() + total, last.step(), "the last checkpoint is after the last step");
         assertEquals(CLASSES, last.numClasses());
         assertEquals(finalWorld, last.layout().worldSize());
         last.verifyAll();
+        // no shared disk: every epoch committed at fs_dir_for_save, none left in a host's own model_save_dir
+        for (int e = 0; e < c.epochs; e++) {
+            assertTrue(Files.exists(c.commit.resolve(e + "/manifest.json")), "epoch " + e + " committed");
+            for (Path h : c.workerSaves(c.maxWorkers)) {
+                assertTrue(!Files.exists(h.resolve(Integer.toString(e))), "no local checkpoint " + e + " in " + h);
+            }
+        }
+        List<JsonNode> ck = events.stream().filter(e -> e.path("event").asText().equals("checkpoint")).toList();
+        assertTrue(!ck.isEmpty() && ck.stream().allMatch(e -> e.path("remote").asBoolean()),
+                "checkpoint events name the remote commit: " + ck);
+        assertEqualsReplay(c, events, lost);
+    }
+
+    // ---------------------------------------------------------------- the exact check
+
+    /** Replays already run, by epochs and schedule (the no-fault-loss tests share theirs). */
+    static final Map<String, ScheduleReplay.Result> REPLAYS = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /**
+     * The schedule the bed ran, from metrics.jsonl: one change per generation after the first, at
+     * the step its restore resumed from; the first after {@code lost} died restores the classes
+     * {@code lost} owned (from its log: "is rank R of W in generation G (classes [a, b))") as of the
+     * store's oldest version then (its last flush), the others as of the resume step.
+     */
+    static List<ScheduleReplay.Change> schedule(List<JsonNode> events, NetnsBed.Role lost) throws Exception {
+        List<ScheduleReplay.Change> out = new ArrayList<>();
+        long first = -1;
+        boolean lossSeen = false;
+        for (JsonNode e : events) {
+            if (!e.path("event").asText().equals("generation")) {
+                continue;
+            }
+            long g = e.get("generation").asLong();
+            if (first < 0) {
+                first = g;
+                continue;
+            }
+            JsonNode r = events.stream().filter(x -> x.path("event").asText().equals("restore")
+                    && x.get("generation").asLong() == g).findFirst()
+                    .orElseThrow(() -> new AssertionError("no restore event of generation " + g));
+            long k = r.get("step").asLong();
+            if (lost != null && !lossSeen) {
+                lossSeen = true;
+                int[] range = classesBefore(lost, g);
+                out.add(new ScheduleReplay.Change(k, range[0], range[1], r.get("min_version").asLong(), false));
+            } else {
+                out.add(ScheduleReplay.Change.clean(k));
+            }
+        }
+        return out;
+    }
+
+    /** The classes {@code role} owned in its last generation before {@code g}, from its log. */
+    static int[] classesBefore(NetnsBed.Role role, long g) throws Exception {
+        java.util.regex.Pattern p = java.util.regex.Pattern.compile(
+                "is rank \\d+ of \\d+ in generation (\\d+) \\(classes \\[(\\d+), (\\d+)\\)\\)");
+        int[] found = null;
+        for (String line : Files.readAllLines(role.log())) {
+            java.util.regex.Matcher m = p.matcher(line);
+            if (m.find() && Long.parseLong(m.group(1)) < g) {
+                found = new int[] {Integer.parseInt(m.group(2)), Integer.parseInt(m.group(3))};
+            }
+        }
+        assertTrue(found != null, "no generation before " + g + " in " + NetnsBed.tail(role, 30));
+        return found;
+    }
+
+    static ScheduleReplay.Result replay(BedCluster c, List<ScheduleReplay.Change> changes) throws Exception {
+        String key = c.epochs + " " + changes;
+        ScheduleReplay.Result done = REPLAYS.get(key);
+        if (done != null) {
+            return done;
+        }
+        List<ScheduleReplay.History> sources = new ArrayList<>();
+        for (int i = 0; i < changes.size(); i++) {
+            sources.add(changes.get(i).inFlight() ? replay(c, changes.subList(0, i)).history() : null);
+        }
+        Path ref = Files.createDirectories(root.resolve("replays").resolve("r" + REPLAYS.size()));
+        TrainConfig cfg = TrainConfigs.load(c.yaml, List.of("model_save_dir=" + ref, "shared_save_dir=true",
+                "fs_dir_for_save=null", "shard_sync_steps=1", "shard_store=local"));
+        long t0 = System.nanoTime();
+        ScheduleReplay.Result r = ScheduleReplay.run(cfg, changes, sources, "replay-" + REPLAYS.size());
+        System.err.printf("BED REPLAY: %s in %.1f s%n", changes, (System.nanoTime() - t0) / 1e9);
+        REPLAYS.put(key, r);
+        return r;
+    }
+
+    /**
+     * The bed's final checkpoint, read from the commit place ({@code fs_dir_for_save}), equals the
+     * one-rank replay of the schedule it ran (backbone and FC weights, within the tolerance of the
+     * world-size invariance tests: max |diff| <= 1e-4 max(1e-3, max |x|)), and no class row is at
+     * its initial value (every class has samples in every epoch). A change that lost a rank is
+     * replayed first with the survivors' rows as of the resume step; if the failed step's FC update
+     * had reached them (the step in flight, redone), then as of the step after.
+     */
+    static void assertEqualsReplay(BedCluster c, List<JsonNode> events, NetnsBed.Role lost) throws Exception {
+        List<ScheduleReplay.Change> changes = schedule(events, lost);
+        Checkpoint bed = Checkpoint.open(c.commit.resolve(Integer.toString(c.epochs - 1)));
+        List<String> tried = new ArrayList<>();
+        ScheduleReplay.Result matched = null;
+        for (boolean inFlight : lost == null ? List.of(false) : List.of(false, true)) {
+            List<ScheduleReplay.Change> cs = new ArrayList<>();
+            for (ScheduleReplay.Change ch : changes) {
+                cs.add(ch.lostEnd() > ch.lostStart() ? new ScheduleReplay.Change(ch.step(), ch.lostStart(),
+                        ch.lostEnd(), ch.lostVersion(), inFlight) : ch);
+            }
+            ScheduleReplay.Result r = replay(c, cs);
+            String diff = difference(Checkpoint.open(r.lastCheckpoint()), bed);
+            if (diff == null) {
+                matched = r;
+                System.err.println("BED EXACT: final checkpoint equals the replay of " + cs);
+                break;
+            }
+            tried.add(cs + ": " + diff);
+        }
+        assertTrue(matched != null, "the final checkpoint equals no replay of the schedule run: " + tried);
+        INDArray w = bed.readFcWeights(0, CLASSES);
+        for (int k = 0; k < CLASSES; k++) {
+            float[] initial = matched.history().weights(k, 0);
+            assertTrue(initial != null, "class " + k + " stored at version 0");
+            double moved = Nd4j.createFromArray(initial).reshape(1, initial.length).sub(w.getRow(k, true))
+                    .amaxNumber().doubleValue();
+            assertTrue(moved > 1e-6, "class " + k + " trained (its row moved " + moved + " from its initial value)");
+        }
+    }
+
+    /** Null when equal within the tolerance, else what differs. */
+    static String difference(Checkpoint expected, Checkpoint actual) throws Exception {
+        List<String> out = new ArrayList<>();
+        Map<String, INDArray> eb = expected.readBackbone();
+        Map<String, INDArray> ab = actual.readBackbone();
+        if (!eb.keySet().equals(ab.keySet())) {
+            return "backbone arrays " + ab.keySet() + " (expected " + eb.keySet() + ")";
+        }
+        eb.forEach((name, e) -> close(e, ab.get(name), "backbone " + name, out));
+        close(expected.readFcWeights(0, CLASSES), actual.readFcWeights(0, CLASSES), "FC weights", out);
+        if (expected.step() != actual.step()) {
+            out.add("step " + actual.step() + " (expected " + expected.step() + ")");
+        }
+        return out.isEmpty() ? null : String.join("; ", out);
+    }
+
+    static void close(INDArray e, INDArray a, String what, List<String> out) {
+        double scale = Math.max(1e-3, e.amaxNumber().doubleValue());
+        double diff = e.castTo(a.dataType()).sub(a).amaxNumber().doubleValue();
+        if (!(diff <= 1e-4 * scale)) {
+            out.add(what + ": max |diff| " + diff + " (scale " + scale + ")");
+        }
     }
 }
