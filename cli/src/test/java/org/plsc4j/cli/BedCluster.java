@@ -3,11 +3,9 @@ package org.plsc4j.cli;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.ClosedWatchServiceException;
 import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,6 +19,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 import org.plsc4j.core.NativeBuild;
+import org.plsc4j.worker.MetricsFollower;
 
 /**
  * A plsc4j cluster on a {@link NetnsBed}: a 3-node ZooKeeper ensemble (ZooKeeper's own
@@ -265,82 +264,31 @@ final class BedCluster implements AutoCloseable {
     }
 
     /**
-     * metrics.jsonl as it grows, on every worker host: rank 0 appends it in its own (private)
-     * model_save_dir, and rank 0 may be another host after a generation change, so the job's log
-     * is the union of the hosts' files, ordered by time. A WatchService on every directory wakes
-     * the reader on every change, and the (small) files are re-read; a partly written last line is
-     * ignored.
+     * metrics.jsonl as it grows, on every worker host (rank 0 appends it in its own model_save_dir,
+     * and rank 0 may move at a generation change): a {@link MetricsFollower} of the hosts' files
+     * whose waits fail with the bed's log tails.
      */
     static final class Metrics implements AutoCloseable {
-        private static final ObjectMapper JSON = new ObjectMapper();
-        private final List<Path> files = new ArrayList<>();
-        private final WatchService watch;
+        private final MetricsFollower follower;
 
         Metrics(List<Path> saveDirs) throws IOException {
-            this.watch = FileSystems.getDefault().newWatchService();
-            for (Path d : saveDirs) {
-                Files.createDirectories(d);
-                files.add(d.resolve("metrics.jsonl"));
-                d.register(watch, StandardWatchEventKinds.ENTRY_CREATE, StandardWatchEventKinds.ENTRY_MODIFY);
-            }
-        }
-
-        /** The hosts' files that exist. */
-        List<Path> files() {
-            return files.stream().filter(Files::exists).toList();
+            this.follower = new MetricsFollower(saveDirs);
         }
 
         List<JsonNode> events() throws IOException {
-            List<JsonNode> out = new ArrayList<>();
-            for (Path file : files()) {
-                String text = new String(Files.readAllBytes(file), StandardCharsets.UTF_8);
-                int end = text.lastIndexOf('\n');
-                if (end < 0) {
-                    continue;
-                }
-                for (String line : text.substring(0, end).split("\n")) {
-                    if (!line.isBlank()) {
-                        out.add(JSON.readTree(line));
-                    }
-                }
-            }
-            if (files().size() > 1) {
-                // stable: events of one file keep their order (one writer, its clock)
-                out.sort(java.util.Comparator.comparing(e -> java.time.Instant.parse(e.get("time").asText())));
-            }
-            return out;
+            return follower.events();
         }
 
         /** The first event matching {@code p}; fails after {@code timeout} with {@code context}'s log tails. */
         JsonNode await(String what, Predicate<JsonNode> p, Duration timeout, NetnsBed context)
                 throws IOException, InterruptedException {
-            long deadline = System.nanoTime() + timeout.toNanos();
-            while (true) {
-                for (JsonNode e : events()) {
-                    if (p.test(e)) {
-                        return e;
-                    }
-                }
-                long left = deadline - System.nanoTime();
-                if (left <= 0) {
-                    fail("no " + what + " in " + files + " within " + timeout + context.tails(25));
-                }
-                WatchKey key;
-                try {
-                    key = watch.poll(left, TimeUnit.NANOSECONDS);
-                } catch (ClosedWatchServiceException e) {
-                    throw new IllegalStateException(e);
-                }
-                if (key != null) {
-                    key.pollEvents();
-                    key.reset();
-                }
-            }
+            return follower.await(p, timeout).orElseGet(() -> fail("no " + what + " in " + follower.files()
+                    + " within " + timeout + context.tails(25)));
         }
 
         @Override
         public void close() throws IOException {
-            watch.close();
+            follower.close();
         }
     }
 

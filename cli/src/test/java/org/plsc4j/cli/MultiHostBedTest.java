@@ -35,7 +35,12 @@ import org.plsc4j.data.GeneratorOptions;
  * the final checkpoint as the surviving schedule implies: every step of every epoch trained once
  * (a step is logged twice at most: the step in flight at a generation change), the last checkpoint
  * at the last step, covering every class, with the survivors' world size, every file's checksum
- * right; a lost worker's rows restored from the store (none missing, none at version 0).
+ * right; a lost worker's rows restored from the store (none missing, none at version 0). Then
+ * exactly: the final checkpoint, read from the commit place, equals a one-rank replay of the
+ * schedule the job ran ({@link #assertEqualsReplay}, {@link ScheduleReplay}).
+ *
+ * <p>No shared disk: each worker host has its own model_save_dir (see {@link BedCluster}); the job
+ * runs with {@code shared_save_dir: false} and commits through {@code fs_dir_for_save}.
  *
  * <p>Skipped, naming the reason, where network namespaces cannot be made (not root, no iproute2).
  */
@@ -207,11 +212,24 @@ class MultiHostBedTest {
             c.bed.heal("w3");
             NetnsBed.Role isolated = c.workers.get(2);
             finished(c, coord, List.of(c.workers.get(0), c.workers.get(1)));
-            // the isolated worker lost its session: it must end (never hang), whatever it says
-            isolated.process().waitFor(60, TimeUnit.SECONDS);
-            System.err.println("isolated worker alive after the job: " + isolated.process().isAlive()
-                    + NetnsBed.tail(isolated, 15));
             List<JsonNode> events = m.events();
+            // the design (WorkerRegistration): a registration does not survive the session's expiry and the
+            // worker is not re-registered, so the isolated worker never joins a later generation; after the heal
+            // it waits in join() until the job ends (or rendezvous_timeout passes) and exits 1 saying so. Its
+            // rows, written to its own cut-off store node, must not reach the job: the exact check below
+            assertTrue(isolated.process().waitFor(150, TimeUnit.SECONDS), "the isolated worker ends"
+                    + NetnsBed.tail(isolated, 15));
+            assertEquals(Main.EXIT_FAILURE, isolated.process().exitValue(), NetnsBed.tail(isolated, 15));
+            String isolatedLog = Files.readString(isolated.log());
+            assertTrue(isolatedLog.contains("of job " + BedCluster.JOB + ": the job finished")
+                    || isolatedLog.contains("no generation includes it"), NetnsBed.tail(isolated, 15));
+            long firstGen = events.stream().filter(e -> e.path("event").asText().equals("generation"))
+                    .mapToLong(e -> e.get("generation").asLong()).min().orElseThrow();
+            java.util.regex.Matcher joined = java.util.regex.Pattern.compile("is rank \\d+ of \\d+ in generation (\\d+)")
+                    .matcher(isolatedLog);
+            while (joined.find()) {
+                assertEquals(firstGen, Long.parseLong(joined.group(1)), "the isolated worker joins no later generation");
+            }
             long gen = firstGeneration(events, 2);
             report("network partition of a worker host (healed after the survivors resumed)",
                     Duration.between(cut, Instant.parse(resumed.get("time").asText())).toMillis() / 1000.0);
@@ -459,7 +477,28 @@ class MultiHostBedTest {
         TrainConfig cfg = TrainConfigs.load(c.yaml, List.of("model_save_dir=" + ref, "shared_save_dir=true",
                 "fs_dir_for_save=null", "shard_sync_steps=1", "shard_store=local"));
         long t0 = System.nanoTime();
-        ScheduleReplay.Result r = ScheduleReplay.run(cfg, changes, sources, "replay-" + REPLAYS.size());
+        ScheduleReplay.Result r = null;
+        for (int attempt = 1; r == null; attempt++) {
+            try {
+                r = ScheduleReplay.run(cfg, changes, sources, "replay-" + REPLAYS.size() + "-" + attempt);
+            } catch (RuntimeException e) {
+                // a background flush of the replay was skipped (its previous one still ran): that version is
+                // not in its history; the skip is a matter of timing, so run it again (twice at most)
+                String why = null;
+                for (Throwable t = e; t != null; t = t.getCause()) {
+                    if (t.getMessage() != null && t.getMessage().startsWith("replay: no version")) {
+                        why = t.getMessage();
+                    }
+                }
+                if (attempt == 3 || why == null) {
+                    throw e;
+                }
+                System.err.println("BED REPLAY: again (" + why + ")");
+                ref = Files.createDirectories(root.resolve("replays").resolve("r" + REPLAYS.size() + "-" + attempt));
+                cfg = TrainConfigs.load(c.yaml, List.of("model_save_dir=" + ref, "shared_save_dir=true",
+                        "fs_dir_for_save=null", "shard_sync_steps=1", "shard_store=local"));
+            }
+        }
         System.err.printf("BED REPLAY: %s in %.1f s%n", changes, (System.nanoTime() - t0) / 1e9);
         REPLAYS.put(key, r);
         return r;
@@ -469,21 +508,44 @@ class MultiHostBedTest {
      * The bed's final checkpoint, read from the commit place ({@code fs_dir_for_save}), equals the
      * one-rank replay of the schedule it ran (backbone and FC weights, within the tolerance of the
      * world-size invariance tests: max |diff| <= 1e-4 max(1e-3, max |x|)), and no class row is at
-     * its initial value (every class has samples in every epoch). A change that lost a rank is
-     * replayed first with the survivors' rows as of the resume step; if the failed step's FC update
-     * had reached them (the step in flight, redone), then as of the step after.
+     * its initial value (every class has samples in every epoch).
+     *
+     * <p>Why several candidate replays after a lost rank: what the bed's store held for the lost
+     * rank's classes is its last flush that landed, and the store's versions are per block (a block
+     * spans several ranks' classes here, so the restore's min_version is the block's last writer, a
+     * survivor), so the test tries the lost rank's last flush (the largest multiple of
+     * {@code shard_sync_steps} at or below the resume step, or the one before, if it died while
+     * writing) and the survivors' rows as of the resume step or, the documented step in flight, of
+     * the step after (the failed step's FC update had reached them and is applied again when the
+     * step is redone). Exactly one kind of schedule is accepted: the design's.
      */
     static void assertEqualsReplay(BedCluster c, List<JsonNode> events, NetnsBed.Role lost) throws Exception {
         List<ScheduleReplay.Change> changes = schedule(events, lost);
         Checkpoint bed = Checkpoint.open(c.commit.resolve(Integer.toString(c.epochs - 1)));
+        List<List<ScheduleReplay.Change>> candidates = new ArrayList<>();
+        candidates.add(changes);
+        for (int i = 0; i < changes.size(); i++) {
+            ScheduleReplay.Change ch = changes.get(i);
+            if (ch.lostEnd() <= ch.lostStart()) {
+                continue;
+            }
+            List<List<ScheduleReplay.Change>> more = new ArrayList<>();
+            long flushed = ch.step() / SYNC_STEPS * SYNC_STEPS;
+            for (boolean inFlight : List.of(false, true)) {
+                for (long v : new java.util.LinkedHashSet<>(List.of(flushed, Math.max(0, flushed - SYNC_STEPS),
+                        ch.lostVersion()))) {
+                    for (List<ScheduleReplay.Change> base : candidates) {
+                        List<ScheduleReplay.Change> cs = new ArrayList<>(base);
+                        cs.set(i, new ScheduleReplay.Change(ch.step(), ch.lostStart(), ch.lostEnd(), v, inFlight));
+                        more.add(cs);
+                    }
+                }
+            }
+            candidates = more;
+        }
         List<String> tried = new ArrayList<>();
         ScheduleReplay.Result matched = null;
-        for (boolean inFlight : lost == null ? List.of(false) : List.of(false, true)) {
-            List<ScheduleReplay.Change> cs = new ArrayList<>();
-            for (ScheduleReplay.Change ch : changes) {
-                cs.add(ch.lostEnd() > ch.lostStart() ? new ScheduleReplay.Change(ch.step(), ch.lostStart(),
-                        ch.lostEnd(), ch.lostVersion(), inFlight) : ch);
-            }
+        for (List<ScheduleReplay.Change> cs : candidates) {
             ScheduleReplay.Result r = replay(c, cs);
             String diff = difference(Checkpoint.open(r.lastCheckpoint()), bed);
             if (diff == null) {
