@@ -68,7 +68,10 @@ EOF
     ZK="$NET.1:2181,$NET.2:2181,$NET.3:2181"
     cat <<EOF
 
-# the bed is up; run each line in its own terminal (./plsc4j builds the CLI on first use):
+# the bed is up; run each line in its own terminal (./plsc4j builds the CLI on first use).
+# job.yaml as MultiHostBedTest runs it (no shared disk): shared_save_dir: false,
+# fs_dir_for_save: $BED_DIR/commit, shard_store: ignite; the test also gives every worker host its
+# own model_save_dir (a bind mount inside its 'ip netns exec'), which this script does not.
 for i in 1 2 3; do $0 exec zk\$i java -Xmx96m -cp "$ROOT/cli/target/lib/*" \\
     org.apache.zookeeper.server.quorum.QuorumPeerMain $BED_DIR/zk\$i.cfg > $BED_DIR/zk\$i.log 2>&1 & done
 $0 exec c1 $ROOT/plsc4j coordinator --job faces --zk $ZK --config job.yaml --min-workers 2 --max-workers $workers --settle-ms 1000 --token-file $BED_DIR/faces.token

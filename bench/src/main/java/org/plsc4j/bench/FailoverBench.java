@@ -6,13 +6,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardWatchEventKinds;
-import java.nio.file.WatchKey;
-import java.nio.file.WatchService;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -30,6 +25,7 @@ import org.plsc4j.data.DatasetGenerator;
 import org.plsc4j.data.GeneratorOptions;
 import org.plsc4j.elastic.JobCoordinator;
 import org.plsc4j.elastic.LocalLauncher;
+import org.plsc4j.worker.MetricsFollower;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
@@ -352,51 +348,23 @@ public final class FailoverBench implements Callable<Integer> {
         return String.format(Locale.ROOT, "%.2f", v);
     }
 
-    /** metrics.jsonl as it grows: a WatchService on model_save_dir wakes the reader. */
+    /** metrics.jsonl as it grows ({@link MetricsFollower}); a wait that times out is an error naming the event. */
     private static final class Metrics implements AutoCloseable {
-        private final Path file;
-        private final WatchService watch;
+        private final MetricsFollower follower;
 
         Metrics(Path saveDir) throws IOException {
-            file = saveDir.resolve("metrics.jsonl");
-            watch = FileSystems.getDefault().newWatchService();
-            saveDir.register(watch, StandardWatchEventKinds.ENTRY_CREATE, StandardWatchEventKinds.ENTRY_MODIFY);
+            follower = new MetricsFollower(saveDir);
         }
 
         /** The first event (in file order) matching {@code p}, which sees every event in order. */
         JsonNode await(String what, Predicate<JsonNode> p, Duration timeout) throws IOException, InterruptedException {
-            long deadline = System.nanoTime() + timeout.toNanos();
-            int done = 0; // complete lines already shown to p
-            while (true) {
-                if (Files.exists(file)) {
-                    String text = new String(Files.readAllBytes(file), StandardCharsets.UTF_8);
-                    String[] lines = text.substring(0, text.lastIndexOf('\n') + 1).split("\n");
-                    for (int i = done; i < lines.length; i++) {
-                        if (lines[i].isBlank()) {
-                            continue;
-                        }
-                        JsonNode e = JSON.readTree(lines[i]);
-                        if (p.test(e)) {
-                            return e;
-                        }
-                    }
-                    done = Math.max(done, lines.length);
-                }
-                long left = deadline - System.nanoTime();
-                if (left <= 0) {
-                    throw new IllegalStateException("bench failover: no " + what + " in " + file + " within " + timeout);
-                }
-                WatchKey key = watch.poll(left, TimeUnit.NANOSECONDS);
-                if (key != null) {
-                    key.pollEvents();
-                    key.reset();
-                }
-            }
+            return follower.await(p, timeout).orElseThrow(() -> new IllegalStateException("bench failover: no " + what
+                    + " in " + follower.files() + " within " + timeout));
         }
 
         @Override
         public void close() throws IOException {
-            watch.close();
+            follower.close();
         }
     }
 }

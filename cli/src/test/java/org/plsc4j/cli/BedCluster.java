@@ -3,11 +3,9 @@ package org.plsc4j.cli;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.ClosedWatchServiceException;
 import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,12 +19,20 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 import org.plsc4j.core.NativeBuild;
+import org.plsc4j.worker.MetricsFollower;
 
 /**
  * A plsc4j cluster on a {@link NetnsBed}: a 3-node ZooKeeper ensemble (ZooKeeper's own
  * {@code QuorumPeerMain}, hosts zk1..zk3), coordinators ({@code plsc4j coordinator}, hosts c1, c2)
  * and workers ({@code plsc4j worker --host <its address>}, hosts w1..wN), each a process in its
  * own namespace. The command lines are the README's cluster commands with the bed's addresses.
+ *
+ * <p>No shared disk: {@code model_save_dir} ({@link #save}) is one path in the job's YAML, but every
+ * worker host sees its own private directory there ({@link #hostSave}, bind-mounted for that host's
+ * processes only), so a rank's local checkpoint part, staging and (on rank 0) {@code metrics.jsonl}
+ * stay on its host; checkpoints commit through {@code fs_dir_for_save} ({@link #commit}, a
+ * {@code file://} directory every host reaches through Hadoop's FileSystem: the nearest thing to
+ * HDFS on one machine) with {@code shared_save_dir: false}.
  */
 final class BedCluster implements AutoCloseable {
 
@@ -38,26 +44,34 @@ final class BedCluster implements AutoCloseable {
     final Path dir;
     final Path yaml;
     final Path tokenFile;
+    /** model_save_dir: an empty mount point here; each worker host has its own {@link #hostSave}. */
     final Path save;
+    /** fs_dir_for_save: where checkpoints are committed, reached by every host. */
+    final Path commit;
     final int epochs;
+    final int maxWorkers;
     final List<NetnsBed.Role> zk = new ArrayList<>();
     final List<NetnsBed.Role> coordinators = new ArrayList<>();
     final List<NetnsBed.Role> workers = new ArrayList<>();
 
-    private BedCluster(NetnsBed bed, Path dir, Path yaml, Path save, int epochs) {
+    private BedCluster(NetnsBed bed, Path dir, Path yaml, Path save, Path commit, int epochs, int maxWorkers) {
         this.bed = bed;
+        this.maxWorkers = maxWorkers;
         this.epochs = epochs;
         this.dir = dir;
         this.yaml = yaml;
         this.save = save;
+        this.commit = commit;
         this.tokenFile = dir.resolve(JOB + ".token");
     }
 
     /**
      * A bed with hosts zk1..zk3, c1, c2, w1..w{@code maxWorkers} and the ZooKeeper ensemble running;
-     * {@code yamlText} is the job's configuration.
+     * {@code yamlText} is the job's configuration, with {@code model_save_dir: save} and
+     * {@code fs_dir_for_save: commit}.
      */
-    static BedCluster start(Path dir, int maxWorkers, int epochs, String yamlText, Path save) throws IOException {
+    static BedCluster start(Path dir, int maxWorkers, int epochs, String yamlText, Path save, Path commit)
+            throws IOException {
         List<String> hosts = new ArrayList<>(ZK_HOSTS);
         hosts.addAll(List.of("c1", "c2"));
         for (int i = 1; i <= maxWorkers; i++) {
@@ -67,13 +81,32 @@ final class BedCluster implements AutoCloseable {
         try {
             Path yaml = dir.resolve("job.yaml");
             Files.writeString(yaml, yamlText);
-            BedCluster c = new BedCluster(bed, dir, yaml, save, epochs);
+            BedCluster c = new BedCluster(bed, dir, yaml, save, commit, epochs, maxWorkers);
             c.startZooKeeper();
             return c;
         } catch (IOException | RuntimeException e) {
             bed.close();
             throw e;
         }
+    }
+
+    /** The private directory {@code host}'s processes see at {@link #save}. */
+    Path hostSave(String host) {
+        return dir.resolve("hosts").resolve(host).resolve("save");
+    }
+
+    /** The private save directories of the worker hosts w1..w{@code n}. */
+    List<Path> workerSaves(int n) {
+        List<Path> out = new ArrayList<>();
+        for (int i = 1; i <= n; i++) {
+            out.add(hostSave("w" + i));
+        }
+        return out;
+    }
+
+    /** A follower of metrics.jsonl on every worker host. */
+    Metrics metrics() throws IOException {
+        return new Metrics(workerSaves(maxWorkers));
     }
 
     /** "a1:2181,a2:2181,a3:2181", the ensemble's connect string. */
@@ -160,12 +193,15 @@ final class BedCluster implements AutoCloseable {
         return r;
     }
 
-    /** {@code plsc4j worker --job bed --zk <ensemble> --host <address of host> --token-file F} on {@code host}. */
+    /**
+     * {@code plsc4j worker --job bed --zk <ensemble> --host <address of host> --token-file F} on
+     * {@code host}, seeing its own {@link #hostSave} at model_save_dir.
+     */
     NetnsBed.Role startWorker(String host, long sessionTimeoutMs) throws IOException {
         NetnsBed.Role r = bed.start(host, "worker-" + host, NetnsBed.java(jvmFlags("1g"), Main.class.getName(),
                 List.of("worker", "--job", JOB, "--zk", zkConnect(), "--host", bed.address(host),
                         "--token-file", tokenFile.toString(), "--session-timeout-ms", Long.toString(sessionTimeoutMs),
-                        "--metrics-port", "-1")));
+                        "--metrics-port", "-1")), hostSave(host), save);
         workers.add(r);
         return r;
     }
@@ -228,69 +264,31 @@ final class BedCluster implements AutoCloseable {
     }
 
     /**
-     * metrics.jsonl as it grows: a WatchService on model_save_dir wakes the reader on every change,
-     * and the whole (small) file is re-read; a partly written last line is ignored.
+     * metrics.jsonl as it grows, on every worker host (rank 0 appends it in its own model_save_dir,
+     * and rank 0 may move at a generation change): a {@link MetricsFollower} of the hosts' files
+     * whose waits fail with the bed's log tails.
      */
     static final class Metrics implements AutoCloseable {
-        private static final ObjectMapper JSON = new ObjectMapper();
-        private final Path file;
-        private final WatchService watch;
+        private final MetricsFollower follower;
 
-        Metrics(Path saveDir) throws IOException {
-            Files.createDirectories(saveDir);
-            this.file = saveDir.resolve("metrics.jsonl");
-            this.watch = FileSystems.getDefault().newWatchService();
-            saveDir.register(watch, StandardWatchEventKinds.ENTRY_CREATE, StandardWatchEventKinds.ENTRY_MODIFY);
+        Metrics(List<Path> saveDirs) throws IOException {
+            this.follower = new MetricsFollower(saveDirs);
         }
 
         List<JsonNode> events() throws IOException {
-            if (!Files.exists(file)) {
-                return List.of();
-            }
-            String text = new String(Files.readAllBytes(file), StandardCharsets.UTF_8);
-            int end = text.lastIndexOf('\n');
-            List<JsonNode> out = new ArrayList<>();
-            if (end < 0) {
-                return out;
-            }
-            for (String line : text.substring(0, end).split("\n")) {
-                if (!line.isBlank()) {
-                    out.add(JSON.readTree(line));
-                }
-            }
-            return out;
+            return follower.events();
         }
 
         /** The first event matching {@code p}; fails after {@code timeout} with {@code context}'s log tails. */
         JsonNode await(String what, Predicate<JsonNode> p, Duration timeout, NetnsBed context)
                 throws IOException, InterruptedException {
-            long deadline = System.nanoTime() + timeout.toNanos();
-            while (true) {
-                for (JsonNode e : events()) {
-                    if (p.test(e)) {
-                        return e;
-                    }
-                }
-                long left = deadline - System.nanoTime();
-                if (left <= 0) {
-                    fail("no " + what + " in " + file + " within " + timeout + context.tails(25));
-                }
-                WatchKey key;
-                try {
-                    key = watch.poll(left, TimeUnit.NANOSECONDS);
-                } catch (ClosedWatchServiceException e) {
-                    throw new IllegalStateException(e);
-                }
-                if (key != null) {
-                    key.pollEvents();
-                    key.reset();
-                }
-            }
+            return follower.await(p, timeout).orElseGet(() -> fail("no " + what + " in " + follower.files()
+                    + " within " + timeout + context.tails(25)));
         }
 
         @Override
         public void close() throws IOException {
-            watch.close();
+            follower.close();
         }
     }
 

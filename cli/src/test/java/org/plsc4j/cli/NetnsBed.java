@@ -132,7 +132,23 @@ final class NetnsBed implements AutoCloseable {
 
     /** Starts {@code command} inside {@code host}'s namespace, stdout and stderr to logs/<name>.log. */
     Role start(String host, String name, List<String> command) throws IOException {
+        return start(host, name, command, null, null);
+    }
+
+    /**
+     * As {@link #start(String, String, List)}, with the host's own directory {@code privateDir}
+     * bind-mounted over {@code at} for this process only: {@code ip netns exec} runs its command in
+     * a new mount namespace whose mounts do not propagate back, so every host sees its own
+     * {@code at}, as separate machines see their own local disks under one path.
+     */
+    Role start(String host, String name, List<String> command, Path privateDir, Path at) throws IOException {
         List<String> full = new ArrayList<>(List.of("ip", "netns", "exec", ns(host)));
+        if (privateDir != null) {
+            Files.createDirectories(privateDir);
+            Files.createDirectories(at);
+            full.addAll(List.of("sh", "-c", "mount --bind \"$1\" \"$2\" && shift 2 && exec \"$@\"", "sh",
+                    privateDir.toString(), at.toString()));
+        }
         full.addAll(command);
         Path log = logs.resolve(name + ".log");
         Process p = new ProcessBuilder(full).redirectErrorStream(true).redirectOutput(log.toFile()).start();

@@ -7,16 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.ClosedWatchServiceException;
-import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardWatchEventKinds;
-import java.nio.file.WatchKey;
-import java.nio.file.WatchService;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -41,6 +34,7 @@ import org.plsc4j.core.TrainConfig;
 import org.plsc4j.core.TrainConfigs;
 import org.plsc4j.data.DatasetGenerator;
 import org.plsc4j.data.GeneratorOptions;
+import org.plsc4j.worker.MetricsFollower;
 
 /**
  * The elastic job as it runs on a cluster, on one machine: real worker JVMs started by the
@@ -57,7 +51,6 @@ class ClusterTrainingTest {
     private static final int SYNC_STEPS = 2;
     private static final int SESSION_TIMEOUT_MS = 4000;
     private static final Duration WAIT = Duration.ofSeconds(90);
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     @TempDir
     static Path dir;
@@ -321,67 +314,27 @@ class ClusterTrainingTest {
         }
     }
 
-    /**
-     * metrics.jsonl as it grows: a WatchService on model_save_dir wakes the reader on every change,
-     * and the whole file is re-read (it is small); a partly written last line is ignored.
-     */
+    /** metrics.jsonl as it grows ({@link MetricsFollower}); a wait that times out fails the test. */
     static final class MetricsWatch implements AutoCloseable {
-        private final Path file;
-        private final WatchService watch;
+        private final MetricsFollower follower;
 
         MetricsWatch(Path saveDir) throws IOException {
-            this.file = saveDir.resolve("metrics.jsonl");
-            this.watch = FileSystems.getDefault().newWatchService();
-            saveDir.register(watch, StandardWatchEventKinds.ENTRY_CREATE, StandardWatchEventKinds.ENTRY_MODIFY);
+            this.follower = new MetricsFollower(saveDir);
         }
 
         List<JsonNode> events() throws IOException {
-            if (!Files.exists(file)) {
-                return List.of();
-            }
-            String text = new String(Files.readAllBytes(file), StandardCharsets.UTF_8);
-            int end = text.lastIndexOf('\n');
-            List<JsonNode> out = new ArrayList<>();
-            if (end < 0) {
-                return out;
-            }
-            for (String line : text.substring(0, end).split("\n")) {
-                if (!line.isBlank()) {
-                    out.add(JSON.readTree(line));
-                }
-            }
-            return out;
+            return follower.events();
         }
 
         /** The first event matching {@code p}; fails after {@code timeout}. */
         JsonNode await(String what, Predicate<JsonNode> p, Duration timeout) throws IOException, InterruptedException {
-            long deadline = System.nanoTime() + timeout.toNanos();
-            while (true) {
-                for (JsonNode e : events()) {
-                    if (p.test(e)) {
-                        return e;
-                    }
-                }
-                long left = deadline - System.nanoTime();
-                if (left <= 0) {
-                    fail("no " + what + " in " + file + " within " + timeout);
-                }
-                WatchKey key;
-                try {
-                    key = watch.poll(left, TimeUnit.NANOSECONDS);
-                } catch (ClosedWatchServiceException e) {
-                    throw new IllegalStateException(e);
-                }
-                if (key != null) {
-                    key.pollEvents();
-                    key.reset();
-                }
-            }
+            return follower.await(p, timeout).orElseGet(() -> fail("no " + what + " in " + follower.files()
+                    + " within " + timeout));
         }
 
         @Override
         public void close() throws IOException {
-            watch.close();
+            follower.close();
         }
     }
 }

@@ -28,6 +28,9 @@ import java.util.Map;
  */
 public final class MetricsLog implements AutoCloseable {
 
+    /** The file's name in {@code model_save_dir}. */
+    public static final String FILE_NAME = "metrics.jsonl";
+
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** One evaluated verification set. */
@@ -56,7 +59,7 @@ public final class MetricsLog implements AutoCloseable {
     public static MetricsLog open(Path dir) {
         try {
             Files.createDirectories(dir);
-            Path f = dir.resolve("metrics.jsonl");
+            Path f = dir.resolve(FILE_NAME);
             return new MetricsLog(f, Files.newBufferedWriter(f, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
                     StandardOpenOption.APPEND));
         } catch (IOException e) {
