@@ -14,85 +14,150 @@ import org.plsc4j.worker.internal.NativeResNetBackbone;
 import org.plsc4j.worker.internal.ResNetModel;
 
 /**
- * The native ResNet engine with its convolutions on oneDNN directly against the same engine on
- * libnd4j's convolutions (itself checked against SameDiff and finite differences), float32, from
- * the same parameters: embeddings, every gradient, running statistics and inference embeddings over
- * two steps, the second at another batch size (the primitives cached per shape).
+ * The native ResNet engine with its convolutions and batch norms on oneDNN directly against the same
+ * engine on libnd4j's ops (itself checked against SameDiff and finite differences), float32, from the
+ * same parameters, over two steps, the second at another batch size (the primitives cached per shape).
  *
- * <p>The gradients are held against a float64 run of the same parameters, relative to how far libnd4j's
- * own float32 engine lands from it: a 50-layer backward through batch norms over a few values per
- * channel (2×2 maps in the last stage at 32×32) is ill-conditioned enough that two correct float32
- * engines differ by ~1 % in single elements for some seeds (-Dtests.seed=8129107908045:
- * {@code stem.conv.w}), so a fixed elementwise tolerance between them tests the seed, not the engine.
- * What must hold is that oneDNN's gradients are as close to float64 as a float32 engine should be: a
- * relative error (Frobenius norm, over the whole tensor) at most 4× libnd4j's own plus 5e-3 (2e-2 for
- * the scalar PReLU slopes, single sums whose terms cancel). OPEN: oneDNN lands further from float64 than
- * libnd4j on some seeds (-Dtests.seed=22: stem.conv.w 4.5e-4 against 9.2e-6, stage1.block0.prelu1.alpha
- * 4.5e-3 against 6e-6, stage2.block0.bn2.beta 1.3e-3 against 9.5e-6); where that comes from (accumulation order of the blocked kernels, the fused batch
- * norm's statistics) is not found yet, and these floors are set from it, not from a derivation.
+ * <p>Forward ({@link #forwardMatchesLibnd4j}): embeddings, running statistics and inference
+ * embeddings elementwise, with the seeded PReLU slopes.
+ *
+ * <p>Gradients ({@link #gradientsAsCloseToFloat64AsLibnd4j}): each engine's float32 gradients against
+ * a float64 run of the same parameters, <em>with every PReLU slope set to 1</em>. Why: PReLU's
+ * derivative jumps at 0, and a network of this size has about a million PReLU inputs, so now and then
+ * one of them lies within float32 rounding of 0 and the two engines (or an engine and float64) take
+ * different branches there. That is no engine error, but it moves every upstream gradient by
+ * {@code (1 − α)·|dy|} at one element: with -Dtests.seed=22 one element of stage2.block0's second
+ * batch norm is −3.85e-7 in float64 and +6.51e-7 on oneDNN, and the gradient below it jumps from 2.8e-6
+ * to 6.3e-4 relative error (stage1's PReLU slope gradients to 4e-3); -Dtests.seed=15173531955642 failed
+ * the earlier floors (5e-3, 2e-2 for slopes) the same way. With slope 1 the network has no kink, and
+ * what is left is the float32 arithmetic of the two engines, which is ill-conditioned on its own (batch
+ * norms over 12–16 values per channel in the last stage): over 17 seeds × 2 steps × 238 tensors libnd4j's
+ * worst relative error (Frobenius, over a tensor) was 6.0e-2 and oneDNN's 7.3e-3, both on -Dtests.seed=10,
+ * so the bound is relative to libnd4j's error on the same tensor: oneDNN's at most 4× it plus 1e-4 (the
+ * largest excess over 4× seen was 3.0e-5, a PReLU slope's gradient). Gradients that are zero by
+ * construction (the β of a batch norm whose output only reaches training-mode batch norms, and the FC bias
+ * before the embedding batch norm: the loss does not change with them) are float32 round-off on both
+ * engines, at most 3.2e-7 of the largest gradient's RMS seen: held to 1e-6 of it.
+ * The PReLU backward itself is the same code in both engines ({@link
+ * org.plsc4j.worker.internal.NativeResNetBackbone}), checked with slopes 0.25 by finite differences in
+ * {@code BackboneGradientTest}.
  */
 @ExtendWith(TestSeed.class)
 class NativeResNetDnnlTest {
 
-    @Test
-    void dnnlConvolutionsMatchLibnd4jConvolutions() {
-        ResNetModel model = new ResNetModel("ResNet50", 3, 4, 14, 3);
-        BackboneConfig cfg = new BackboneConfig(16, 3, 32, 32, TestSeed.of("dnnl-r50"), DataType.FLOAT);
-        NativeResNetBackbone fast = new NativeResNetBackbone(model, cfg, true);
-        NativeResNetBackbone ref = new NativeResNetBackbone(model, cfg, false);
-        NativeResNetBackbone exact = new NativeResNetBackbone(model, new BackboneConfig(16, 3, 32, 32,
-                TestSeed.of("dnnl-r50"), DataType.DOUBLE), false);
-        exact.load(asDouble(ref.parameters(), ref.state()));
-        for (Map.Entry<String, INDArray> e : ref.parameters().entrySet()) {
-            assertEquals(e.getValue(), fast.parameters().get(e.getKey()), "initial " + e.getKey());
+    private static final int[] BATCHES = {4, 3};
+
+    /** The three engines of one run: oneDNN and libnd4j in float32, libnd4j in float64. */
+    private record Engines(NativeResNetBackbone fast, NativeResNetBackbone ref, NativeResNetBackbone exact) {
+
+        static Engines create(boolean unitSlopes) {
+            ResNetModel model = new ResNetModel("ResNet50", 3, 4, 14, 3);
+            BackboneConfig cfg = new BackboneConfig(16, 3, 32, 32, TestSeed.of("dnnl-r50"), DataType.FLOAT);
+            NativeResNetBackbone fast = new NativeResNetBackbone(model, cfg, true);
+            NativeResNetBackbone ref = new NativeResNetBackbone(model, cfg, false);
+            NativeResNetBackbone exact = new NativeResNetBackbone(model, new BackboneConfig(16, 3, 32, 32,
+                    TestSeed.of("dnnl-r50"), DataType.DOUBLE), false);
+            for (Map.Entry<String, INDArray> e : ref.parameters().entrySet()) {
+                assertEquals(e.getValue(), fast.parameters().get(e.getKey()), "initial " + e.getKey());
+            }
+            Engines engines = new Engines(fast, ref, exact);
+            engines.load(snapshot(ref), unitSlopes);
+            return engines;
         }
-        SplittableRandom rng = new SplittableRandom(TestSeed.of("dnnl-r50-x"));
-        int[] batches = {4, 3};
-        for (int step = 0; step < batches.length; step++) {
-            int b = batches[step];
-            INDArray x = Tensors.gaussian(rng, DataType.FLOAT, 1.0, b, 3, 32, 32);
-            INDArray g = Tensors.gaussian(rng, DataType.FLOAT, 1.0, b, 16);
-            String at = "step " + step + " ";
-            Tensors.assertClose(at + "embedding", ref.forwardTrain(x, step), fast.forwardTrain(x, step), 1e-3, 0);
-            exact.forwardTrain(x.castTo(DataType.DOUBLE), step);
-            ref.backward(g);
-            fast.backward(g);
-            exact.backward(g.castTo(DataType.DOUBLE));
-            double abs = 1e-4 * ref.gradients().values().stream().mapToDouble(a -> a.amaxNumber().doubleValue())
-                    .max().orElseThrow();
-            for (String name : ref.gradients().keySet()) {
-                INDArray truth = exact.gradients().get(name);
-                double norm = truth.norm2Number().doubleValue();
-                double refErr = ref.gradients().get(name).castTo(DataType.DOUBLE).sub(truth).norm2Number()
-                        .doubleValue() / norm;
-                double fastErr = fast.gradients().get(name).castTo(DataType.DOUBLE).sub(truth).norm2Number()
-                        .doubleValue() / norm;
-                // a PReLU slope's gradient is one scalar, a float32 sum over a whole activation whose terms
-                // cancel: its error is luck more than method, so it gets a floor of 0.2 % of its value
-                double floor = name.endsWith(".alpha") ? 2e-2 : 5e-3;
-                assertTrue(fastErr <= 4 * refErr + floor, at + "dL/d" + name + ": oneDNN's relative error "
-                        + fastErr + " vs libnd4j float32's " + refErr + " (float64 reference; seed " + TestSeed.BASE
-                        + ")");
+
+        void load(Map<String, INDArray> values, boolean unitSlopes) {
+            if (unitSlopes) {
+                values.replaceAll((k, v) -> k.endsWith(".alpha") ? v.assign(1.0) : v);
             }
-            for (String name : ref.state().keySet()) {
-                Tensors.assertClose(at + name, ref.state().get(name), fast.state().get(name), 1e-3, abs);
-            }
-            Tensors.assertClose(at + "inference", ref.inference().embed(x), fast.inference().embed(x), 1e-3, abs);
-            Map<String, INDArray> next = new java.util.LinkedHashMap<>();
+            ref.load(values);
+            fast.load(values);
+            exact.load(asDouble(values));
+        }
+
+        /** One SGD step of libnd4j's float32 gradients, loaded into all three. */
+        void step(boolean unitSlopes) {
             for (String name : ref.parameters().keySet()) {
                 ref.parameters().get(name).subi(ref.gradients().get(name).mul(0.01));
-                next.put(name, ref.parameters().get(name).dup());
             }
-            ref.state().forEach((k, v) -> next.put(k, v.dup()));
-            fast.load(next);
-            exact.load(asDouble(next, Map.of()));
+            load(snapshot(ref), unitSlopes);
+        }
+
+        private static Map<String, INDArray> snapshot(NativeResNetBackbone b) {
+            Map<String, INDArray> m = new java.util.LinkedHashMap<>();
+            b.parameters().forEach((k, v) -> m.put(k, v.dup()));
+            b.state().forEach((k, v) -> m.put(k, v.dup()));
+            return m;
         }
     }
 
-    private static Map<String, INDArray> asDouble(Map<String, INDArray> params, Map<String, INDArray> state) {
+    @Test
+    void forwardMatchesLibnd4j() {
+        Engines e = Engines.create(false);
+        SplittableRandom rng = new SplittableRandom(TestSeed.of("dnnl-r50-x"));
+        for (int step = 0; step < BATCHES.length; step++) {
+            int b = BATCHES[step];
+            INDArray x = Tensors.gaussian(rng, DataType.FLOAT, 1.0, b, 3, 32, 32);
+            INDArray g = Tensors.gaussian(rng, DataType.FLOAT, 1.0, b, 16);
+            String at = "step " + step + " ";
+            Tensors.assertClose(at + "embedding", e.ref().forwardTrain(x, step), e.fast().forwardTrain(x, step),
+                    1e-3, 0);
+            e.ref().backward(g);
+            e.fast().backward(g);
+            double abs = 1e-4 * e.ref().gradients().values().stream().mapToDouble(a -> a.amaxNumber().doubleValue())
+                    .max().orElseThrow();
+            for (String name : e.ref().state().keySet()) {
+                Tensors.assertClose(at + name, e.ref().state().get(name), e.fast().state().get(name), 1e-3, abs);
+            }
+            Tensors.assertClose(at + "inference", e.ref().inference().embed(x), e.fast().inference().embed(x), 1e-3,
+                    abs);
+            e.step(false);
+        }
+    }
+
+    @Test
+    void gradientsAsCloseToFloat64AsLibnd4j() {
+        Engines e = Engines.create(true);
+        SplittableRandom rng = new SplittableRandom(TestSeed.of("dnnl-r50-x"));
+        for (int step = 0; step < BATCHES.length; step++) {
+            int b = BATCHES[step];
+            INDArray x = Tensors.gaussian(rng, DataType.FLOAT, 1.0, b, 3, 32, 32);
+            INDArray g = Tensors.gaussian(rng, DataType.FLOAT, 1.0, b, 16);
+            String at = "step " + step + " ";
+            e.ref().forwardTrain(x, step);
+            e.fast().forwardTrain(x, step);
+            e.exact().forwardTrain(x.castTo(DataType.DOUBLE), step);
+            e.ref().backward(g);
+            e.fast().backward(g);
+            e.exact().backward(g.castTo(DataType.DOUBLE));
+            double scale = e.exact().gradients().values().stream().mapToDouble(NativeResNetDnnlTest::rms).max()
+                    .orElseThrow();
+            for (String name : e.ref().gradients().keySet()) {
+                INDArray truth = e.exact().gradients().get(name);
+                INDArray fast = e.fast().gradients().get(name).castTo(DataType.DOUBLE);
+                if (rms(truth) < 1e-12 * scale) {
+                    assertTrue(rms(fast) <= 1e-6 * scale, at + "dL/d" + name + " is zero by construction, oneDNN's "
+                            + "RMS " + rms(fast) + " (expected: round-off, <= 1e-6 x " + scale + "; seed "
+                            + TestSeed.BASE + ")");
+                    continue;
+                }
+                double norm = truth.norm2Number().doubleValue();
+                double refErr = e.ref().gradients().get(name).castTo(DataType.DOUBLE).sub(truth).norm2Number()
+                        .doubleValue() / norm;
+                double fastErr = fast.sub(truth).norm2Number().doubleValue() / norm;
+                assertTrue(fastErr <= 4 * refErr + 1e-4, at + "dL/d" + name + ": oneDNN's relative error " + fastErr
+                        + " vs libnd4j float32's " + refErr + " (float64 reference; seed " + TestSeed.BASE + ")");
+            }
+            e.step(true);
+        }
+    }
+
+    private static double rms(INDArray a) {
+        return a.norm2Number().doubleValue() / Math.sqrt(a.length());
+    }
+
+    private static Map<String, INDArray> asDouble(Map<String, INDArray> values) {
         Map<String, INDArray> m = new java.util.LinkedHashMap<>();
-        params.forEach((k, v) -> m.put(k, v.castTo(DataType.DOUBLE)));
-        state.forEach((k, v) -> m.put(k, v.castTo(DataType.DOUBLE)));
+        values.forEach((k, v) -> m.put(k, v.castTo(DataType.DOUBLE)));
         return m;
     }
 }
