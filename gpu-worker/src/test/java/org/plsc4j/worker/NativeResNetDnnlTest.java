@@ -3,6 +3,8 @@ package org.plsc4j.worker;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
@@ -90,15 +92,32 @@ class NativeResNetDnnlTest {
         }
     }
 
+    /** One step's seeded images and upstream gradient, the same for both tests. */
+    private record Step(int index, INDArray x, INDArray g) {
+
+        String at() {
+            return "step " + index + " ";
+        }
+
+        static List<Step> seeded() {
+            SplittableRandom rng = new SplittableRandom(TestSeed.of("dnnl-r50-x"));
+            List<Step> steps = new ArrayList<>();
+            for (int i = 0; i < BATCHES.length; i++) {
+                steps.add(new Step(i, Tensors.gaussian(rng, DataType.FLOAT, 1.0, BATCHES[i], 3, 32, 32),
+                        Tensors.gaussian(rng, DataType.FLOAT, 1.0, BATCHES[i], 16)));
+            }
+            return steps;
+        }
+    }
+
     @Test
     void forwardMatchesLibnd4j() {
         Engines e = Engines.create(false);
-        SplittableRandom rng = new SplittableRandom(TestSeed.of("dnnl-r50-x"));
-        for (int step = 0; step < BATCHES.length; step++) {
-            int b = BATCHES[step];
-            INDArray x = Tensors.gaussian(rng, DataType.FLOAT, 1.0, b, 3, 32, 32);
-            INDArray g = Tensors.gaussian(rng, DataType.FLOAT, 1.0, b, 16);
-            String at = "step " + step + " ";
+        for (Step s : Step.seeded()) {
+            int step = s.index();
+            INDArray x = s.x();
+            INDArray g = s.g();
+            String at = s.at();
             Tensors.assertClose(at + "embedding", e.ref().forwardTrain(x, step), e.fast().forwardTrain(x, step),
                     1e-3, 0);
             e.ref().backward(g);
@@ -117,42 +136,21 @@ class NativeResNetDnnlTest {
     @Test
     void gradientsAsCloseToFloat64AsLibnd4j() {
         Engines e = Engines.create(true);
-        SplittableRandom rng = new SplittableRandom(TestSeed.of("dnnl-r50-x"));
-        for (int step = 0; step < BATCHES.length; step++) {
-            int b = BATCHES[step];
-            INDArray x = Tensors.gaussian(rng, DataType.FLOAT, 1.0, b, 3, 32, 32);
-            INDArray g = Tensors.gaussian(rng, DataType.FLOAT, 1.0, b, 16);
-            String at = "step " + step + " ";
+        for (Step s : Step.seeded()) {
+            int step = s.index();
+            INDArray x = s.x();
+            INDArray g = s.g();
+            String at = s.at();
             e.ref().forwardTrain(x, step);
             e.fast().forwardTrain(x, step);
             e.exact().forwardTrain(x.castTo(DataType.DOUBLE), step);
             e.ref().backward(g);
             e.fast().backward(g);
             e.exact().backward(g.castTo(DataType.DOUBLE));
-            double scale = e.exact().gradients().values().stream().mapToDouble(NativeResNetDnnlTest::rms).max()
-                    .orElseThrow();
-            for (String name : e.ref().gradients().keySet()) {
-                INDArray truth = e.exact().gradients().get(name);
-                INDArray fast = e.fast().gradients().get(name).castTo(DataType.DOUBLE);
-                if (rms(truth) < 1e-12 * scale) {
-                    assertTrue(rms(fast) <= 1e-6 * scale, at + "dL/d" + name + " is zero by construction, oneDNN's "
-                            + "RMS " + rms(fast) + " (expected: round-off, <= 1e-6 x " + scale + "; seed "
-                            + TestSeed.BASE + ")");
-                    continue;
-                }
-                double norm = truth.norm2Number().doubleValue();
-                double refErr = e.ref().gradients().get(name).castTo(DataType.DOUBLE).sub(truth).norm2Number()
-                        .doubleValue() / norm;
-                double fastErr = fast.sub(truth).norm2Number().doubleValue() / norm;
-                assertTrue(fastErr <= 4 * refErr + 1e-4, at + "dL/d" + name + ": oneDNN's relative error " + fastErr
-                        + " vs libnd4j float32's " + refErr + " (float64 reference; seed " + TestSeed.BASE + ")");
-            }
+            Float32Gradients.assertAsCloseAs(at, e.exact().gradients(), e.ref().gradients(), "libnd4j",
+                    e.fast().gradients(), "oneDNN", 1e-4);
             e.step(true);
         }
-    }
-
-    private static double rms(INDArray a) {
-        return a.norm2Number().doubleValue() / Math.sqrt(a.length());
     }
 
     private static Map<String, INDArray> asDouble(Map<String, INDArray> values) {
