@@ -123,9 +123,11 @@ public final class PartialFc implements AutoCloseable {
     private INDArray gChunk;
     private INDArray gradGathered;
     private boolean closed;
+    /** False while a shard made by {@link #createUninitialised} has rows that nobody wrote yet. */
+    private volatile boolean initialised;
 
     private PartialFc(FcConfig config, Collective collective, int chunk, FcDtype weightsDtype, FcDtype momentumDtype,
-                      FcEngine engine) {
+                      FcEngine engine, boolean initialise) {
         this.config = config;
         this.collective = collective;
         this.rank = collective.rank();
@@ -147,17 +149,20 @@ public final class PartialFc implements AutoCloseable {
         this.engine = java.util.Objects.requireNonNull(engine, "engine").resolve();
         this.ops = this.engine == FcEngine.OPS
                 ? new OpsFcStep(config, collective, layout, weights, momentum, bias, biasMomentum) : null;
-        initWeights();
+        if (initialise) {
+            initialiseLocalRows(0, numLocal);
+            initialised = true;
+        }
     }
 
     /** Creates rank {@code collective.rank()}'s shard with weights initialised per class id from the seed. */
     public static PartialFc create(FcConfig config, Collective collective) {
-        return new PartialFc(config, collective, DEFAULT_CHUNK, FcDtype.FLOAT32, FcDtype.FLOAT32, FcEngine.AUTO);
+        return new PartialFc(config, collective, DEFAULT_CHUNK, FcDtype.FLOAT32, FcDtype.FLOAT32, FcEngine.AUTO, true);
     }
 
     /** As {@link #create(FcConfig, Collective)} with another chunk width (tests and tuning). */
     public static PartialFc create(FcConfig config, Collective collective, int chunk) {
-        return new PartialFc(config, collective, chunk, FcDtype.FLOAT32, FcDtype.FLOAT32, FcEngine.AUTO);
+        return new PartialFc(config, collective, chunk, FcDtype.FLOAT32, FcDtype.FLOAT32, FcEngine.AUTO, true);
     }
 
     /**
@@ -166,7 +171,7 @@ public final class PartialFc implements AutoCloseable {
      */
     public static PartialFc create(FcConfig config, Collective collective, int chunk, FcDtype weightsDtype,
                                    FcDtype momentumDtype) {
-        return new PartialFc(config, collective, chunk, weightsDtype, momentumDtype, FcEngine.AUTO);
+        return new PartialFc(config, collective, chunk, weightsDtype, momentumDtype, FcEngine.AUTO, true);
     }
 
     /**
@@ -175,7 +180,63 @@ public final class PartialFc implements AutoCloseable {
      */
     public static PartialFc create(FcConfig config, Collective collective, int chunk, FcDtype weightsDtype,
                                    FcDtype momentumDtype, FcEngine engine) {
-        return new PartialFc(config, collective, chunk, weightsDtype, momentumDtype, engine);
+        return new PartialFc(config, collective, chunk, weightsDtype, momentumDtype, engine, true);
+    }
+
+    /**
+     * As {@link #create(FcConfig, Collective, int, FcDtype, FcDtype)}, but without the seeded initial
+     * weights: for a shard whose rows are about to be overwritten anyway (an elastic generation that
+     * restores every row from the shard store). Drawing the initial rows is one Gaussian per weight, ~10 s
+     * for 1M × 512 on two cores, which a survivor of a failover would otherwise spend before its restore.
+     * The momentum and bias start at zero as usual. Until every row is written ({@link #load},
+     * {@link #weightsChanged} after writing {@link #weights()} directly) or initialised
+     * ({@link #initialiseRows}, {@link #initialiseAll}), {@link #initialised()} is false and a step refuses
+     * to run.
+     */
+    public static PartialFc createUninitialised(FcConfig config, Collective collective, int chunk,
+                                                FcDtype weightsDtype, FcDtype momentumDtype) {
+        return new PartialFc(config, collective, chunk, weightsDtype, momentumDtype, FcEngine.AUTO, false);
+    }
+
+    /**
+     * Whether every row holds a value: its seeded initial one or one written by the caller. False only for
+     * a shard made by {@link #createUninitialised} that nothing has filled yet.
+     */
+    public boolean initialised() {
+        return initialised;
+    }
+
+    /**
+     * Resets classes {@code [fromClass, toClass)} of this shard to the values a fresh shard gives them: the
+     * seeded initial weights (the same bits {@link #create} draws, per class id), zero momentum and bias.
+     * Rows of a shard made by {@link #createUninitialised} that the store did not have get their values
+     * this way; it does not by itself make the whole shard {@link #initialised()}.
+     *
+     * @throws IllegalArgumentException naming the range when it is not within this rank's classes
+     */
+    public void initialiseRows(int fromClass, int toClass) {
+        int start = layout.start(rank);
+        if (fromClass < start || toClass > start + numLocal || toClass < fromClass) {
+            throw new IllegalArgumentException("classes : [" + fromClass + ", " + toClass + ") (expected: within"
+                    + " rank " + rank + "'s classes [" + start + ", " + (start + numLocal) + "))");
+        }
+        int r0 = fromClass - start;
+        int r1 = toClass - start;
+        if (r1 == r0) {
+            return;
+        }
+        momentum.get(NDArrayIndex.interval(r0, r1), NDArrayIndex.all()).assign(0);
+        if (bias != null) {
+            bias.get(NDArrayIndex.interval(r0, r1)).assign(0);
+            biasMomentum.get(NDArrayIndex.interval(r0, r1)).assign(0);
+        }
+        initialiseLocalRows(r0, r1);
+    }
+
+    /** {@link #initialiseRows} over the whole shard; afterwards the shard is {@link #initialised()}. */
+    public void initialiseAll() {
+        initialiseRows(layout.start(rank), layout.start(rank) + numLocal);
+        initialised = true;
     }
 
     /**
@@ -327,14 +388,18 @@ public final class PartialFc implements AutoCloseable {
         copyInto(newWeights, weights);
         copyInto(newMomentum, momentum);
         refreshNorms(0, numLocal);
+        initialised = true;
     }
 
     /**
      * Refreshes the cached row norms after the caller wrote {@link #weights()} directly (a warm start
-     * reading a checkpoint straight into the storage, without an intermediate copy).
+     * reading a checkpoint straight into the storage, without an intermediate copy). The caller states that
+     * every row now holds a value: a shard made by {@link #createUninitialised} is {@link #initialised()}
+     * from here on.
      */
     public void weightsChanged() {
         refreshNorms(0, numLocal);
+        initialised = true;
     }
 
     private static void copyInto(INDArray src, INDArray dst) {
@@ -345,15 +410,16 @@ public final class PartialFc implements AutoCloseable {
         }
     }
 
-    private void initWeights() {
+    /** The seeded initial weights of local rows {@code [from, to)}, and their norms. */
+    private void initialiseLocalRows(int from, int to) {
         int start = layout.start(rank);
         long seed = config.seed();
         double std = config.initStd();
         int rowsPerTask = 1024;
-        int tasks = (numLocal + rowsPerTask - 1) / rowsPerTask;
+        int tasks = (to - from + rowsPerTask - 1) / rowsPerTask;
         IntStream.range(0, tasks).parallel().forEach(t -> {
-            int r0 = t * rowsPerTask;
-            int r1 = Math.min(numLocal, r0 + rowsPerTask);
+            int r0 = from + t * rowsPerTask;
+            int r1 = Math.min(to, r0 + rowsPerTask);
             float[] block = new float[(r1 - r0) * emb];
             for (int j = r0; j < r1; j++) {
                 SplittableRandom rng = new SplittableRandom(classSeed(seed, start + j));
@@ -369,7 +435,7 @@ public final class PartialFc implements AutoCloseable {
                 StoredRows.write(weights, r0, r1 - r0, block, 0);
             }
         });
-        refreshNorms(0, numLocal);
+        refreshNorms(from, to);
     }
 
     /** The seed of class {@code classId}'s initial weights: a SplitMix64 mix of the job seed and the id. */
@@ -427,6 +493,10 @@ public final class PartialFc implements AutoCloseable {
                                       double lossScale) {
         if (closed) {
             throw new IllegalStateException("PartialFc of rank " + rank + " : closed (expected: an open shard)");
+        }
+        if (!initialised) {
+            throw new IllegalStateException("PartialFc of rank " + rank + " : rows not initialised (expected: a shard"
+                    + " made by createUninitialised filled by load, weightsChanged or initialiseAll before a step)");
         }
         if (pending != null || (ops != null && ops.hasPending())) {
             throw new IllegalStateException("rank " + rank + ": the previous step's update was neither applied nor"

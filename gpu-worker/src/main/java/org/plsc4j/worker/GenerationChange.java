@@ -101,6 +101,9 @@ final class GenerationChange implements AutoCloseable {
             // way, and the store learns the initial rows of every class. In rank order: a store block
             // may span more than two ranks (classes per rank < block rows), and a merge must stay
             // contiguous, so rank 2's rows must not arrive before rank 1's
+            if (!fc.initialised()) {
+                fc.initialiseAll();
+            }
             for (int r = 0; r < g.world(); r++) {
                 if (r == g.rank()) {
                     flusher(g).flushNow(g.start(), RowTransfer.Shard.of(fc), cursor.global);
@@ -116,12 +119,14 @@ final class GenerationChange implements AutoCloseable {
         }
         // every rank of the previous generation wrote its rows before leaving it; a dead one's rows
         // are as of its last flush. Block by block into the live shard (rows the store lacks keep
-        // their initial values until the check below)
+        // their initial values until the check below; a shard created without them gets them only
+        // for the transfers that miss rows)
         int[] trained = {trainedSinceStored ? 1 : 0};
         c.allReduce(trained, ReduceOp.MAX);
         trainedSinceStored = trained[0] != 0;
         long t0 = System.nanoTime();
-        RowTransfer.Result r = RowTransfer.read(membership.rows(), g.start(), RowTransfer.Shard.of(fc));
+        RowTransfer.Result r = RowTransfer.read(membership.rows(), g.start(), RowTransfer.Shard.of(fc),
+                fc.initialised() ? null : fc::initialiseRows);
         fc.weightsChanged();
         int[] millis = {(int) Math.min(Integer.MAX_VALUE, (System.nanoTime() - t0) / 1_000_000)};
         c.allReduce(millis, ReduceOp.MAX);

@@ -213,9 +213,7 @@ public final class Trainer {
         Summary execute() throws IOException {
             Membership.Member member = membership.join(0);
             while (true) {
-                Generation g = new Generation(member.generation(), member.collective(),
-                        PartialFc.create(config.fcConfig(), member.collective(), PartialFc.DEFAULT_CHUNK,
-                                config.fcWeightsDtype(), config.fcMomentumDtype()));
+                Generation g = new Generation(member.generation(), member.collective(), newShard(member));
                 boolean done;
                 // whether the ranks stopped together at a step boundary (their collective still works)
                 boolean agreed = false;
@@ -241,6 +239,20 @@ public final class Trainer {
                 change.leave(g, agreed, cursor.global, metrics);
                 member = membership.join(g.number());
             }
+        }
+
+        /**
+         * This generation's FC shard. A rank that already trained in an elastic job gets every row from
+         * the store at {@link GenerationChange#resync} (or initialises them there when nobody trained), so
+         * its shard skips the seeded draw (~10 s at 1M x 512 before a failover's restore could start).
+         */
+        private PartialFc newShard(Membership.Member member) {
+            if (membership.elastic() && cursor.valid) {
+                return PartialFc.createUninitialised(config.fcConfig(), member.collective(), PartialFc.DEFAULT_CHUNK,
+                        config.fcWeightsDtype(), config.fcMomentumDtype());
+            }
+            return PartialFc.create(config.fcConfig(), member.collective(), PartialFc.DEFAULT_CHUNK,
+                    config.fcWeightsDtype(), config.fcMomentumDtype());
         }
 
         /** Sets up a generation: warm start or resync, rows from the store, metrics on rank 0, micro-batches. */

@@ -6,13 +6,23 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.UUID;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.plsc4j.core.FcConfig;
+import org.plsc4j.core.FcDtype;
+import org.plsc4j.core.MarginConfig;
+import org.plsc4j.core.PartialFc;
+import org.plsc4j.core.collective.Collective;
+import org.plsc4j.core.collective.CollectiveConfig;
+import org.plsc4j.core.collective.Collectives;
 import org.plsc4j.shardstore.ShardStore;
 import org.plsc4j.shardstore.ShardStoreConfig;
 import org.plsc4j.shardstore.ShardStoreException;
@@ -125,6 +135,63 @@ class ShardStoreRowsTest {
             roundTrip(t, false);
         }
         roundTrip(DataType.FLOAT, true);
+    }
+
+    /**
+     * The restore of a shard created without its seeded draw: transfers the store answers in full
+     * initialise nothing, and the rows of a transfer that misses some (a partial block, a lost block, a
+     * never-written range) end bit for bit as a read into a usually created shard leaves them.
+     */
+    @Test
+    void aReadIntoAnUninitialisedShardMatchesAReadIntoAnInitialisedOne() throws Exception {
+        for (FcDtype dtype : List.of(FcDtype.FLOAT32, FcDtype.BFLOAT16)) {
+            SplittableRandom rng = new SplittableRandom(SEED + 7 + dtype.ordinal());
+            FcConfig cfg = FcConfig.builder().numClasses(40).embSize(DIM).margin(MarginConfig.arcface(0.5, 16))
+                    .seed(SEED).build();
+            try (ShardStore store = open(4);
+                 Collective c = Collectives.join("inprocess", CollectiveConfig.builder()
+                         .jobId("lazy-" + UUID.randomUUID()).timeout(Duration.ofSeconds(30)).build())) {
+                ShardStoreRows rows = new ShardStoreRows(store, "lazy-" + dtype, 8L * DIM);
+                // [0, 6) stored (the block [4, 8) only half), [6, 12) never, [12, 28) stored, then [20, 24) lost
+                rows.write(0, 6, DIM, random(rng, 6 * DIM), random(rng, 6 * DIM), 3);
+                rows.write(12, 28, DIM, random(rng, 16 * DIM), random(rng, 16 * DIM), 5);
+                Files.delete(dir.resolve("lazy-" + dtype).resolve(String.format("block-%08d.fcb", 5)));
+                PartialFc eager = PartialFc.create(cfg, c, 16, dtype, dtype);
+                RowTransfer.Result want = RowTransfer.read(rows, 0, RowTransfer.Shard.of(eager));
+                PartialFc lazy = PartialFc.createUninitialised(cfg, c, 16, dtype, dtype);
+                List<FcRowStore.Range> drawn = new ArrayList<>();
+                RowTransfer.Result got = RowTransfer.read(rows, 0, RowTransfer.Shard.of(lazy), (a, b) -> {
+                    drawn.add(new FcRowStore.Range(a, b));
+                    lazy.initialiseRows(a, b);
+                });
+                lazy.weightsChanged();
+                // transfers of 8: [0, 8) misses 6..7, [8, 16) misses 8..11, [16, 24) misses 20..23, the rest
+                assertEquals(List.of(new FcRowStore.Range(0, 8), new FcRowStore.Range(8, 16),
+                        new FcRowStore.Range(16, 24), new FcRowStore.Range(24, 32), new FcRowStore.Range(32, 40)),
+                        drawn, dtype + ": only the transfers that miss rows are drawn");
+                assertEquals(want.missingRows(), got.missingRows());
+                assertEquals(6 + 4 + 12, got.missingRows(), "6..12, 20..24 and 28..40");
+                assertEquals(want.missing(), got.missing());
+                assertEquals(want.minVersion(), got.minVersion());
+                assertEquals(want.maxVersion(), got.maxVersion());
+                assertArrayEquals(bits(eager.weights()), bits(lazy.weights()), dtype + " weights");
+                assertArrayEquals(bits(eager.momentum()), bits(lazy.momentum()), dtype + " momentum");
+
+                // once the store has every row, a restore draws nothing
+                RowTransfer.write(rows, 0, RowTransfer.Shard.of(eager), 6);
+                PartialFc full = PartialFc.createUninitialised(cfg, c, 16, dtype, dtype);
+                RowTransfer.Result all = RowTransfer.read(rows, 0, RowTransfer.Shard.of(full), (a, b) -> {
+                    throw new AssertionError("drew [" + a + ", " + b + ") though the store has every row");
+                });
+                full.weightsChanged();
+                assertEquals(0, all.missingRows());
+                assertEquals(5, all.calls(), "one call per transfer, none repeated");
+                assertArrayEquals(bits(eager.weights()), bits(full.weights()), dtype + " weights, full store");
+                eager.close();
+                lazy.close();
+                full.close();
+            }
+        }
     }
 
     @Test

@@ -182,11 +182,34 @@ public final class RowTransfer {
     }
 
     /**
+     * Sets classes {@code [fromClass, toClass)} of the shard being read to their initial values (for
+     * {@link PartialFc}: {@link PartialFc#initialiseRows}).
+     */
+    @FunctionalInterface
+    public interface Initialiser {
+        /** Initialises classes {@code [fromClass, toClass)}. */
+        void initialise(int fromClass, int toClass);
+    }
+
+    /**
      * Reads classes {@code [start, start + dst.rows())} into {@code dst}, one aligned transfer at a
      * time; rows the store does not have keep their values in {@code dst}. The caller refreshes
      * whatever caches the weights (norms).
      */
     public static Result read(FcRowStore store, int start, Shard dst) {
+        return read(store, start, dst, null);
+    }
+
+    /**
+     * As {@link #read(FcRowStore, int, Shard)} into a shard whose rows hold no values yet (a
+     * {@link PartialFc#createUninitialised} shard): a transfer that finds every row costs nothing more;
+     * one that misses rows has its classes initialised by {@code init} and is read again, so the rows the
+     * store lacks get their initial values and the others the store's, exactly as a read into an
+     * initialised shard gives them. A store that only counts what it misses is handled the same way.
+     *
+     * @param init initialises the rows of one transfer, or null when {@code dst} already holds values
+     */
+    public static Result read(FcRowStore store, int start, Shard dst, Initialiser init) {
         int dim = dst.dim();
         int u = unit(store, dim);
         int end = start + dst.rows();
@@ -195,25 +218,22 @@ public final class RowTransfer {
         long hiVersion = -1;
         List<FcRowStore.Range> ranges = new ArrayList<>();
         int calls = 0;
-        int failures = 0;
+        int[] failures = {0};
         for (int a = start; a < end; ) {
             int b = next(a, end, u);
             int n = b - a;
             float[] w = new float[n * dim];
             float[] m = new float[n * dim];
             dst.read(a - start, n, w, m);
-            FcRowStore.ReadResult r;
-            try {
-                r = store.read(a, b, dim, w, m);
-            } catch (IllegalArgumentException e) {
-                throw e;
-            } catch (RuntimeException e) {
-                // unreachable: these rows are missing as much as lost blocks are (the caller decides)
-                LOG.warn("cannot read classes [{}, {}) from the {}: {}", a, b, store.describe(), e.toString());
-                r = new FcRowStore.ReadResult(n, -1, -1, List.of(new FcRowStore.Range(a, b)));
-                failures++;
-            }
+            FcRowStore.ReadResult r = readBlock(store, a, b, dim, w, m, failures);
             calls++;
+            if (r.missingRows() > 0 && init != null) {
+                // the rows the store lacks must keep their initial values: give them those, then read again
+                init.initialise(a, b);
+                dst.read(a - start, n, w, m);
+                r = readBlock(store, a, b, dim, w, m, failures);
+                calls++;
+            }
             if (r.missingRows() < n) {
                 dst.write(a - start, n, w, m);
             }
@@ -230,7 +250,22 @@ public final class RowTransfer {
             }
             a = b;
         }
-        return new Result(missing, hiVersion < 0 ? -1 : lo, hiVersion, List.copyOf(ranges), calls, failures);
+        return new Result(missing, hiVersion < 0 ? -1 : lo, hiVersion, List.copyOf(ranges), calls, failures[0]);
+    }
+
+    /** One store read; an unreachable store counts the whole transfer as missing (and {@code failures[0]} up). */
+    private static FcRowStore.ReadResult readBlock(FcRowStore store, int a, int b, int dim, float[] w, float[] m,
+                                                   int[] failures) {
+        try {
+            return store.read(a, b, dim, w, m);
+        } catch (IllegalArgumentException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            // unreachable: these rows are missing as much as lost blocks are (the caller decides)
+            LOG.warn("cannot read classes [{}, {}) from the {}: {}", a, b, store.describe(), e.toString());
+            failures[0]++;
+            return new FcRowStore.ReadResult(b - a, -1, -1, List.of(new FcRowStore.Range(a, b)));
+        }
     }
 
     /** Appends {@code x}, joining it to the last range when they touch. */
