@@ -190,6 +190,46 @@ class ElasticRowsTest {
     }
 
     /**
+     * A survivor of a failure whose own write then fails (the partition that cut it off took its store
+     * node along) goes on to the next generation: its classes come back as of its last completed write,
+     * as a dead rank's do, and the job finishes.
+     */
+    @Test
+    void aSurvivorWhoseFinalWriteFailsGoesOnFromItsLastFlush() throws Exception {
+        ClassLayout three = ClassLayout.of(ClassLayout.Kind.BALANCED, 30, 3);
+        int lo = three.start(1);
+        int hi = three.end(1);
+        ScriptedJob job = new ScriptedJob("refused", TRANSFER);
+        ExecutorService pool = pool();
+        Path save = dir.resolve("refused");
+        try {
+            Map<String, LongFunction<IntPredicate>> hooks = new LinkedHashMap<>();
+            hooks.put("w0", NEVER);
+            hooks.put("w1", NEVER);
+            hooks.put("w2", g -> n -> {
+                if (g == 1 && n == 11) {
+                    job.rows().refuseWritesUntilRead(lo, hi); // w1's rows, from now until generation 2 reads
+                    return true;
+                }
+                return false;
+            });
+            Map<String, Future<Trainer.Summary>> fs = start(pool, job, config(save, 3), hooks);
+            job.publish(List.of("w0", "w1", "w2"));
+            ExecutionException crashed = assertThrows(ExecutionException.class, () -> fs.get("w2").get(5, TimeUnit.MINUTES));
+            assertInstanceOf(ScriptedJob.Gone.class, crashed.getCause());
+            job.publish(List.of("w0", "w1"));
+            Trainer.Summary s0 = fs.get("w0").get(5, TimeUnit.MINUTES);
+            Trainer.Summary s1 = fs.get("w1").get(5, TimeUnit.MINUTES);
+            assertTrue(job.rows().refused >= 1, "w1's final write of generation 1 was refused");
+            assertEquals(s0.losses(), s1.losses());
+            assertEquals(50, s0.losses().size());
+            assertEquals(List.of(0), restoreMissingRows(save), "w1's classes were stored before: none missing");
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    /**
      * Rows lost before any step trained them hold their initial values: the next generation
      * restores them silently from the seed, and the curve is exactly the single-worker one.
      */

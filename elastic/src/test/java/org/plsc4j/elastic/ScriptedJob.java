@@ -170,6 +170,21 @@ final class ScriptedJob {
             return "in-memory test store";
         }
 
+        /** Writes touching {@code [refuseFrom, refuseTo)} fail until the next read (a store node cut off). */
+        private int refuseFrom;
+        private int refuseTo;
+        /** Writes refused so far. */
+        int refused;
+
+        /**
+         * Refuses every write touching classes {@code [from, to)} until the next read: the next
+         * generation's restore, which no member starts before every member left the previous one.
+         */
+        synchronized void refuseWritesUntilRead(int from, int to) {
+            refuseFrom = from;
+            refuseTo = to;
+        }
+
         /** Forgets the rows of classes {@code [from, to)}, as a store that lost blocks. */
         synchronized void lose(int from, int to) {
             for (int c = from; c < to; c++) {
@@ -197,6 +212,10 @@ final class ScriptedJob {
 
         @Override
         public synchronized void write(int start, int end, int dim, float[] weights, float[] momentum, long v) {
+            if (start < refuseTo && end > refuseFrom) {
+                refused++;
+                throw new IllegalStateException("store node unreachable: classes [" + start + ", " + end + ")");
+            }
             writeSizes.add(end - start);
             for (int c = start; c < end; c++) {
                 int o = (c - start) * dim;
@@ -208,6 +227,8 @@ final class ScriptedJob {
 
         @Override
         public synchronized ReadResult read(int start, int end, int dim, float[] weights, float[] momentum) {
+            refuseFrom = 0;
+            refuseTo = 0;
             int missing = 0;
             long lo = Long.MAX_VALUE;
             long hi = -1;

@@ -198,7 +198,21 @@ final class GenerationChange implements AutoCloseable {
      */
     void leave(Generation g, boolean agreed, long global, MetricsLog metrics) {
         if (rowsValid) {
-            flusher(g).flushNow(g.start(), RowTransfer.Shard.of(g.fc()), global);
+            try {
+                flusher(g).flushNow(g.start(), RowTransfer.Shard.of(g.fc()), global);
+            } catch (IllegalArgumentException e) {
+                throw e;
+            } catch (RuntimeException e) {
+                if (agreed) {
+                    throw e; // a healthy group whose store refuses a write: the job must hear of it
+                }
+                // after a failure this rank may be the one cut off (a partition takes its store node with
+                // it): its rows are as of its last completed write, as a dead rank's are, and the next
+                // generation's restore reports whatever the store lacks
+                LOG.warn("rank {} of generation {}: could not save its rows after the failure ({}); the next"
+                        + " generation reads its classes as of its last completed write", g.rank(), g.number(),
+                        e.toString());
+            }
         }
         if (agreed) {
             try {
