@@ -73,25 +73,27 @@ class BackboneGradientTest {
 
     private static double centralDifference(Backbone bb, INDArray x, INDArray g, long dropSeed, INDArray flatW, long i,
                                             double h) {
-        double orig = flatW.getDouble(i);
-        flatW.putScalar(i, orig + h);
-        double lp = loss(bb, x, g, dropSeed);
-        flatW.putScalar(i, orig - h);
-        double lm = loss(bb, x, g, dropSeed);
-        flatW.putScalar(i, orig);
-        return (lp - lm) / (2 * h);
+        double[] l = lossesAround(bb, x, g, dropSeed, flatW, i, h);
+        return (l[0] - l[1]) / (2 * h);
     }
 
     /** The central, forward and backward differences with step {@code h} ({@code l0}: the loss at the point). */
     private static double[] differences(Backbone bb, INDArray x, INDArray g, long dropSeed, INDArray flatW, long i,
                                         double h, double l0) {
+        double[] l = lossesAround(bb, x, g, dropSeed, flatW, i, h);
+        return new double[] {(l[0] - l[1]) / (2 * h), (l[0] - l0) / h, (l0 - l[1]) / h};
+    }
+
+    /** The loss with entry {@code i} moved by +h and by −h (restored afterwards). */
+    private static double[] lossesAround(Backbone bb, INDArray x, INDArray g, long dropSeed, INDArray flatW, long i,
+                                         double h) {
         double orig = flatW.getDouble(i);
         flatW.putScalar(i, orig + h);
         double lp = loss(bb, x, g, dropSeed);
         flatW.putScalar(i, orig - h);
         double lm = loss(bb, x, g, dropSeed);
         flatW.putScalar(i, orig);
-        return new double[] {(lp - lm) / (2 * h), (lp - l0) / h, (l0 - lm) / h};
+        return new double[] {lp, lm};
     }
 
     private static void check(Backbone bb, int batch, String what) {
